@@ -1,0 +1,245 @@
+import 'reflect-metadata';
+import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
+import type { Redis } from 'ioredis';
+import { MemoryIntentStore, RedisIntentStore, type IntentStore } from './bus/intent-store.js';
+import { createRedis, redisReady } from './bus/redis.js';
+import { MemoryStatusBus, RedisStatusBus, type StatusBus } from './bus/status-bus.js';
+import type { Config } from './config.js';
+import { runningEmbeddedUrl, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
+import { createOrm, migrate, type DbOptions, type Orm } from './db/orm.js';
+import { createGateway, type Gateway } from './gateway/server.js';
+import { createSandboxPayments } from './gateway/sandbox-checkout.js';
+import { createHealth } from './observability/health.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
+import { buildGatewaySchema } from './schema/build.js';
+import { randomKey, sharedSecret } from './services/app-secrets.service.js';
+import { EventApplier } from './services/apply-event.service.js';
+import { ClientTokens } from './services/client-token.js';
+import { DepositService } from './services/deposits.service.js';
+import { every, startSweeper, type Stoppable } from './services/expiry-sweeper.js';
+import { InboxProcessor } from './services/inbox-processor.js';
+import { OutboxRelay } from './services/outbox-relay.js';
+import { StatusStream } from './services/status-stream.js';
+import { TenantService } from './services/tenants.service.js';
+import { createProviderRegistry, type ProviderRegistry } from './webhooks/providers/registry.js';
+import { createWebhookServer, type WebhookServer } from './webhooks/server.js';
+import { generateWhsecSecret } from './webhooks/signatures/standard-webhooks.js';
+
+/** What a process runs; `cli` wires the services for a command and serves nothing. */
+export type Role = 'gateway' | 'webhooks' | 'all' | 'cli';
+
+/** The wiring of one process: what it runs depends on its role. The composition root; nothing else builds services. */
+export interface RunningApp {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  orm: Orm;
+  databaseUrl: string;
+  providers: ProviderRegistry;
+  tenants: TenantService;
+  deposits: DepositService;
+  applier: EventApplier;
+  processor: InboxProcessor;
+  relay?: OutboxRelay;
+  statusStream?: StatusStream;
+  bus: StatusBus;
+  intents: IntentStore;
+  gatewayPort?: number;
+  webhookPort?: number;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Background loops (sweeper, inbox processor) can be switched off by tests that drive them by hand. */
+  background?: boolean;
+}
+
+export async function startApp(config: Config, role: Role, opts: StartOptions = {}): Promise<RunningApp> {
+  const logger = opts.logger ?? createLogger(config.logLevel);
+  const closers: (() => Promise<unknown>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse())
+      await c().catch((err: unknown) => logger.warn({ err: (err as Error).message }, 'close failed'));
+  };
+  try {
+    return await wire(config, role, opts, logger, closers, close);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function wire(
+  config: Config,
+  role: Role,
+  opts: StartOptions,
+  logger: Logger,
+  closers: (() => Promise<unknown>)[],
+  close: () => Promise<void>,
+): Promise<RunningApp> {
+  const runGateway = role === 'gateway' || role === 'all';
+  const runWebhooks = role === 'webhooks' || role === 'all';
+
+  let databaseUrl = config.databaseUrl ?? (role === 'cli' ? await runningEmbeddedUrl(config.embeddedPgDir) : undefined);
+  if (!databaseUrl) {
+    logger.warn(
+      { dataDir: config.embeddedPgDir },
+      'DATABASE_URL is not set: starting an EMBEDDED PostgreSQL for development (refused under NODE_ENV=production)',
+    );
+    const embedded: EmbeddedDatabase = await startEmbeddedPostgres(config.embeddedPgDir, logger);
+    closers.push(() => embedded.stop());
+    databaseUrl = embedded.url;
+  }
+  const db: DbOptions = { databaseUrl, ...config.db, applicationName: `deposit-gateway:${role}` };
+  const orm = await createOrm(db, logger);
+  closers.push(() => orm.close());
+  let migrated = false;
+  await migrate(orm, db, logger);
+  migrated = true;
+
+  const metrics = createMetrics();
+  let intents: IntentStore;
+  let bus: StatusBus;
+  let redis: Redis | undefined;
+  if (config.redisUrl) {
+    redis = createRedis(config.redisUrl, logger, `${role}:main`);
+    const sub = createRedis(config.redisUrl, logger, `${role}:subscriber`, {
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+    });
+    closers.push(async () => {
+      redis!.disconnect();
+      sub.disconnect();
+    });
+    await Promise.all([redisReady(redis), redisReady(sub)]).catch(() =>
+      logger.warn('redis is not reachable at start; continuing (events are stored and published once it is back)'),
+    );
+    intents = new RedisIntentStore(redis, config.redisKeyPrefix);
+    bus = new RedisStatusBus(redis, sub);
+  } else {
+    logger.warn(
+      'REDIS_URL is not set: using an IN-PROCESS intent store and event bus (one process only; refused under NODE_ENV=production)',
+    );
+    intents = new MemoryIntentStore();
+    bus = new MemoryStatusBus();
+  }
+
+  const em = orm.em.fork();
+  const clientTokens = new ClientTokens(await sharedSecret(em, 'client_token_key', () => randomKey()));
+  const sandboxSecret =
+    config.webhookSecrets.sandbox ??
+    (config.isProduction ? undefined : await sharedSecret(em, 'sandbox_webhook_secret', generateWhsecSecret));
+  const providers = createProviderRegistry({
+    secrets: { ...config.webhookSecrets, sandbox: sandboxSecret },
+    instap: config.instap,
+    finrax: config.finrax,
+    publicUrl: config.publicUrl,
+  });
+
+  const tenants = new TenantService(orm);
+  await tenants.ensureBootstrap(config.bootstrapApiKey);
+  let bootstrapped = false;
+  const health = createHealth({
+    migrated: () => migrated,
+    bootstrapped: async () => (bootstrapped ||= await tenants.bootstrapTenantExists()),
+    postgres: async () => (await orm.em.fork().execute('select 1')).length === 1,
+    redis: redis ? () => intents.ping() : undefined,
+  });
+
+  const deposits = new DepositService({
+    orm,
+    intents,
+    providers,
+    clientTokens,
+    logger,
+    metrics,
+    depositTtlSeconds: config.depositTtlSeconds,
+    idempotencyTtlHours: config.idempotencyTtlHours,
+    providerTimeoutMs: config.providerTimeoutMs,
+  });
+
+  let relay: OutboxRelay | undefined;
+  const pool = await (orm.em.getConnection() as PostgreSqlConnection).getNativeClient();
+  const applier = new EventApplier({
+    pool,
+    intents,
+    logger,
+    metrics,
+    onOutboxWritten: () => relay?.wake(),
+    maxBatch: config.webhookBatchMax,
+    maxInFlight: config.webhookTransactions,
+  });
+  const processor = new InboxProcessor(orm, providers, applier, logger);
+  const app: RunningApp = {
+    config,
+    logger,
+    metrics,
+    orm,
+    databaseUrl,
+    providers,
+    tenants,
+    deposits,
+    applier,
+    processor,
+    bus,
+    intents,
+    close,
+  };
+
+  if (runWebhooks) {
+    relay = new OutboxRelay({
+      orm,
+      bus,
+      prefix: config.redisKeyPrefix,
+      databaseUrl,
+      connectTimeoutMs: config.db.connectTimeoutMs,
+      logger,
+      metrics,
+    });
+    app.relay = relay;
+    const background: Stoppable[] = [];
+    if (opts.background !== false) {
+      relay.start();
+      background.push(startSweeper(orm, config.sweepIntervalMs, logger, metrics, () => relay?.wake()));
+      background.push(every(config.sweepIntervalMs, () => processor.processPending(), logger, 'inbox-processor'));
+    }
+    const server: WebhookServer = createWebhookServer({
+      logger,
+      metrics,
+      providers,
+      applier,
+      health,
+      rateLimitPerMinute: config.webhookRateLimitPerMinute,
+    });
+    // Registered before listening so that closing runs after the server stopped accepting.
+    closers.push(() => relay!.stop());
+    closers.push(() => Promise.all(background.map((b) => b.stop())));
+    closers.push(() => server.close());
+    app.webhookPort = await server.listen(config.webhookPort, config.host);
+    logger.info({ port: app.webhookPort }, 'webhook sidecar listening');
+  }
+
+  if (runGateway) {
+    const schema = await buildGatewaySchema();
+    const statusStream = new StatusStream(orm, bus, config.redisKeyPrefix, logger, metrics);
+    app.statusStream = statusStream;
+    const gateway: Gateway = await createGateway({
+      config,
+      logger,
+      metrics,
+      schema,
+      tenants,
+      deposits,
+      statusStream,
+      clientTokens,
+      health,
+      sandbox: createSandboxPayments(config.webhookUrl, () => sandboxSecret),
+    });
+    closers.push(() => gateway.close());
+    app.gatewayPort = await gateway.listen(config.port, config.host);
+    logger.info({ port: app.gatewayPort, graphql: `${config.publicUrl}/graphql` }, 'gateway listening');
+  }
+  return app;
+}

@@ -1,0 +1,160 @@
+import { compare } from './money.js';
+import { DepositStatus, PaymentState, RejectionReason, isFinal, rank } from './deposit-status.js';
+import type { DepositEventInput } from './events.js';
+
+/**
+ * Pure rules for one provider event against one deposit (contract rules 2, 3, 5, 6).
+ * No I/O: `services/apply-event.service.ts` locks the row, calls `decide`, and writes
+ * what it returns (status, fields, ledger credit, outbox rows) in one transaction.
+ */
+
+export interface DepositSnapshot {
+  status: DepositStatus;
+  currency: string;
+  amount?: string | null;
+  minAmount?: string | null;
+  maxAmount?: string | null;
+  expiresAt: Date;
+  rejectionReason?: RejectionReason | null;
+}
+
+export interface StatusChange {
+  from: DepositStatus;
+  to: DepositStatus;
+}
+
+export interface Decision {
+  /** Status changes in the order they happen (at most two: PENDING→EXPIRED, then EXPIRED→COMPLETED/REJECTED). */
+  changes: StatusChange[];
+  /** Fields to write on the deposit (empty when the event changes nothing). */
+  patch: {
+    status?: DepositStatus;
+    receivedAmount?: string;
+    receivedCurrency?: string;
+    paymentState?: PaymentState | null;
+    rejectionReason?: RejectionReason | null;
+  };
+  /** What to credit to the user's balance; present only when the deposit becomes COMPLETED. */
+  credit?: { amount: string; currency: string };
+}
+
+export interface Judgement {
+  status: DepositStatus.COMPLETED | DepositStatus.REJECTED;
+  paymentState: PaymentState | null;
+  rejectionReason: RejectionReason | null;
+}
+
+/** Contract rule 3: amounts and currency, judged on the event that completes the deposit. */
+export function judgePayment(d: DepositSnapshot, amount: string, currency: string): Judgement {
+  if (currency !== d.currency) {
+    return { status: DepositStatus.REJECTED, paymentState: null, rejectionReason: RejectionReason.CURRENCY_MISMATCH };
+  }
+  const state = classify(d, amount);
+  if (d.amount != null && state === PaymentState.UNDERPAID) {
+    return { status: DepositStatus.REJECTED, paymentState: state, rejectionReason: RejectionReason.UNDERPAID };
+  }
+  return { status: DepositStatus.COMPLETED, paymentState: state, rejectionReason: null };
+}
+
+/** Correct, under or over: against the fixed amount, or against min and max for an open amount. */
+export function classify(d: DepositSnapshot, amount: string): PaymentState {
+  if (d.amount != null) {
+    const c = compare(amount, d.amount);
+    return c < 0 ? PaymentState.UNDERPAID : c > 0 ? PaymentState.OVERPAID : PaymentState.CORRECT;
+  }
+  if (d.minAmount != null && compare(amount, d.minAmount) < 0) return PaymentState.UNDERPAID;
+  if (d.maxAmount != null && compare(amount, d.maxAmount) > 0) return PaymentState.OVERPAID;
+  return PaymentState.CORRECT;
+}
+
+/**
+ * The payment time that judges lateness: the provider's where it gives one, else receipt;
+ * a provider time later than receipt counts as receipt (a clock running ahead gains nothing).
+ */
+export function paymentTime(event: Pick<DepositEventInput, 'paidAt'>, receivedAt: Date): Date {
+  if (!event.paidAt || event.paidAt.getTime() > receivedAt.getTime()) return receivedAt;
+  return event.paidAt;
+}
+
+/**
+ * @param now when the event is applied: a PENDING deposit past `expiresAt` expires first (rule 6).
+ * @param receivedAt when the webhook was received (stored in the inbox).
+ */
+export function decide(d: DepositSnapshot, event: DepositEventInput, receivedAt: Date, now: Date): Decision {
+  const changes: StatusChange[] = [];
+  const patch: Decision['patch'] = {};
+  let status = d.status;
+  const move = (to: DepositStatus) => {
+    changes.push({ from: status, to });
+    status = to;
+    patch.status = to;
+  };
+
+  if (status === DepositStatus.PENDING && now.getTime() > d.expiresAt.getTime()) move(DepositStatus.EXPIRED);
+
+  const money = moneyFor(d, event);
+  switch (event.effect) {
+    case 'record':
+      break;
+    case 'progress':
+      if (!isFinal(status) && rank(event.status) > rank(status)) {
+        move(event.status);
+        if (money) Object.assign(patch, observed(d, money.amount, money.currency));
+      }
+      break;
+    case 'fail':
+      if (!isFinal(status)) move(DepositStatus.FAILED);
+      break;
+    case 'expire':
+      if (!isFinal(status)) move(DepositStatus.EXPIRED);
+      break;
+    case 'payment': {
+      if (!money) break; // adapters guarantee money on payments; without it nothing can be judged
+      const { amount, currency } = money;
+      const onTime = paymentTime(event, receivedAt).getTime() <= d.expiresAt.getTime();
+      if (status === DepositStatus.EXPIRED && !onTime) {
+        // Rule 2: a late payment is recorded on the expired deposit once, never credited.
+        if (d.rejectionReason == null) {
+          Object.assign(patch, {
+            receivedAmount: amount,
+            receivedCurrency: currency,
+            rejectionReason: RejectionReason.LATE_PAYMENT,
+          });
+        }
+        break;
+      }
+      if (isFinal(status) && status !== DepositStatus.EXPIRED) break;
+      const j = judgePayment(d, amount, currency);
+      move(j.status);
+      Object.assign(patch, {
+        receivedAmount: amount,
+        receivedCurrency: currency,
+        paymentState: j.paymentState,
+        rejectionReason: j.rejectionReason,
+      });
+      if (j.status === DepositStatus.COMPLETED) return { changes, patch, credit: { amount, currency } };
+      break;
+    }
+  }
+  return { changes, patch };
+}
+
+/** The reading of the money to judge: the one in the deposit's currency where the event has two. */
+export function moneyFor(
+  d: Pick<DepositSnapshot, 'currency'>,
+  e: DepositEventInput,
+): { amount: string; currency: string } | undefined {
+  const primary =
+    e.amount !== undefined && e.currency !== undefined ? { amount: e.amount, currency: e.currency } : undefined;
+  if (primary && primary.currency === d.currency) return primary;
+  if (e.alternative) return e.alternative;
+  return primary;
+}
+
+function observed(d: DepositSnapshot, amount: string, currency: string): Decision['patch'] {
+  return {
+    receivedAmount: amount,
+    receivedCurrency: currency,
+    paymentState: currency === d.currency ? classify(d, amount) : null,
+  };
+}

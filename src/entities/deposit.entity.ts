@@ -1,0 +1,74 @@
+import { type Opt } from '@mikro-orm/core';
+import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property, Unique } from '@mikro-orm/decorators/legacy';
+import { DepositStatus, PaymentState, RejectionReason } from '../domain/deposit-status.js';
+import { ExactDecimalType } from './exact-decimal.type.js';
+import { Tenant } from './tenant.entity.js';
+
+@Entity({ tableName: 'deposit' })
+@Index({ name: 'deposit_tenant_created_idx', properties: ['tenant', 'createdAt', 'id'] })
+@Index({ name: 'deposit_tenant_user_created_idx', properties: ['tenant', 'userId', 'createdAt', 'id'] })
+@Index({
+  name: 'deposit_pending_expiry_idx',
+  expression: `create index "deposit_pending_expiry_idx" on "deposit" ("expires_at") where "status" = 'PENDING'`,
+})
+@Unique({ name: 'deposit_provider_ref_unique', properties: ['provider', 'providerRef'] })
+export class Deposit {
+  /** The UUID made at creation; providers carry it back as their reference. */
+  @PrimaryKey({ type: 'uuid' })
+  id!: string;
+
+  @ManyToOne(() => Tenant, { deleteRule: 'cascade' })
+  tenant!: Tenant;
+
+  @Property({ type: 'string', length: 4000 })
+  userId!: string;
+
+  @Property({ type: 'string', length: 32 })
+  provider!: string;
+
+  @Property({ type: 'string', length: 10 })
+  currency!: string;
+
+  @Property({ type: ExactDecimalType, nullable: true })
+  amount?: string | null;
+
+  @Property({ type: ExactDecimalType, nullable: true })
+  minAmount?: string | null;
+
+  @Property({ type: ExactDecimalType, nullable: true })
+  maxAmount?: string | null;
+
+  @Property({ type: ExactDecimalType, nullable: true })
+  receivedAmount?: string | null;
+
+  @Property({ type: 'string', length: 20, nullable: true })
+  receivedCurrency?: string | null;
+
+  @Enum({ items: () => PaymentState, nullable: true })
+  paymentState?: PaymentState | null;
+
+  @Enum({ items: () => DepositStatus })
+  status!: DepositStatus;
+
+  @Enum({ items: () => RejectionReason, nullable: true })
+  rejectionReason?: RejectionReason | null;
+
+  @Property({ type: 'text', nullable: true })
+  checkoutUrl?: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  redirectUrl?: string | null;
+
+  /** The provider's own id for this payment (instap sessionToken, finrax paymentId). */
+  @Property({ type: 'string', length: 255, nullable: true })
+  providerRef?: string | null;
+
+  @Property({ type: 'datetime' })
+  expiresAt!: Date;
+
+  @Property({ type: 'datetime', defaultRaw: 'current_timestamp' })
+  createdAt!: Opt<Date>;
+
+  @Property({ type: 'datetime', defaultRaw: 'current_timestamp' })
+  updatedAt!: Opt<Date>;
+}

@@ -1,0 +1,31 @@
+import { DriverException } from '@mikro-orm/core';
+import { GraphQLError } from 'graphql';
+import type { MiddlewareFn } from 'type-graphql';
+import { isStorageUnavailable } from '../db/errors.js';
+import { AppError } from '../services/errors.js';
+
+/**
+ * Service errors carry a literal `code`; GraphQL puts it in `extensions.code`
+ * (with `field` for BAD_USER_INPUT). A database that is away is SERVICE_UNAVAILABLE,
+ * not an internal error. Runs on HTTP and on graphql-ws alike.
+ */
+export const mapErrors: MiddlewareFn = async (_action, next) => {
+  try {
+    return await next();
+  } catch (err) {
+    throw toGraphQLError(err);
+  }
+};
+
+export function toGraphQLError(err: unknown): unknown {
+  if (err instanceof AppError) {
+    return new GraphQLError(err.message, { originalError: err, extensions: { code: err.code, ...err.details } });
+  }
+  if (err instanceof DriverException && (err.name === 'ConnectionException' || isStorageUnavailable(err))) {
+    return new GraphQLError('storage is temporarily unavailable, retry later', {
+      originalError: err,
+      extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
+    });
+  }
+  return err;
+}

@@ -1,0 +1,192 @@
+import pg from 'pg';
+import type { Orm } from '../db/orm.js';
+import { depositChannel, tenantChannel, type StatusBus } from '../bus/status-bus.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { STATUS_CHANGE_COLUMNS, rowToMessage } from './status-change.js';
+
+export const OUTBOX_NOTIFY_CHANNEL = 'deposit_outbox';
+const RELAY_LOCK_KEY = 7_301_914_402;
+
+export interface OutboxRelayOptions {
+  orm: Orm;
+  bus: StatusBus;
+  /** Redis key/channel prefix of this deployment. */
+  prefix: string;
+  /** For the dedicated LISTEN + leader-lock connection; absent with the embedded database (in-process wakes only). */
+  databaseUrl: string;
+  connectTimeoutMs: number;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Safety-net poll when no NOTIFY arrives. */
+  pollMs?: number;
+  batch?: number;
+}
+
+/**
+ * Publishes outbox rows to Redis, in order. One relay at a time holds the
+ * leader lock (a session advisory lock on its own connection, released if the
+ * process dies); the others stand by, so any number of sidecars may run it.
+ *
+ * Two steps, so a crash never reorders anything: (1) give unsequenced rows the
+ * next `seq` values in id order (the cursor order of the subscription),
+ * committed; (2) publish sequenced rows in seq order, marking them published
+ * only after PUBLISH succeeded. A crash between PUBLISH and the mark republishes
+ * with the same seq, which subscribers drop as already seen.
+ */
+export class OutboxRelay {
+  private client?: pg.Client;
+  private leader = false;
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private again = false;
+  private stopped = false;
+  private failures = 0;
+  private lagMeasuredAt = 0;
+
+  constructor(private readonly o: OutboxRelayOptions) {}
+
+  start(): void {
+    this.schedule(0);
+  }
+
+  /** Something was committed to the outbox (in this process, or NOTIFY from another). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.schedule(0);
+  }
+
+  isLeader(): boolean {
+    return this.leader;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    await this.dropConnection();
+  }
+
+  private schedule(ms: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.run(), ms);
+  }
+
+  private run(): void {
+    if (this.running || this.stopped) return;
+    this.running = this.tick()
+      .then(() => {
+        this.failures = 0;
+      })
+      .catch((err: unknown) => {
+        this.failures++;
+        this.o.logger.warn({ err: (err as Error).message, failures: this.failures }, 'outbox relay: will retry');
+      })
+      .finally(() => {
+        this.running = undefined;
+        if (this.stopped) return;
+        const backoff = this.failures > 0 ? Math.min(100 * 2 ** Math.min(this.failures, 6), 5000) : undefined;
+        if (this.again && backoff === undefined) {
+          this.again = false;
+          this.schedule(0);
+        } else {
+          this.again = false;
+          this.schedule(backoff ?? this.o.pollMs ?? 1000);
+        }
+      });
+  }
+
+  private async tick(): Promise<void> {
+    if (!(await this.ensureLeader())) return;
+    const batch = this.o.batch ?? 500;
+    for (;;) {
+      const published = await this.publishBatch(batch);
+      if (published < batch) break;
+    }
+    if (Date.now() - this.lagMeasuredAt >= 1000) await this.measureLag();
+  }
+
+  private async ensureLeader(): Promise<boolean> {
+    if (this.leader && this.client) return true;
+    await this.dropConnection();
+    const client = new pg.Client({
+      connectionString: this.o.databaseUrl,
+      connectionTimeoutMillis: this.o.connectTimeoutMs,
+      application_name: 'deposit-gateway:outbox-relay',
+    });
+    client.on('error', (err) => {
+      this.o.logger.warn({ err: err.message }, 'outbox relay connection lost');
+      this.leader = false;
+      this.client = undefined;
+    });
+    client.on('notification', () => this.wake());
+    await client.connect();
+    this.client = client;
+    await client.query(`listen ${OUTBOX_NOTIFY_CHANNEL}`);
+    const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [RELAY_LOCK_KEY]);
+    this.leader = r.rows[0].ok;
+    if (this.leader) this.o.logger.info('outbox relay: leading');
+    return this.leader;
+  }
+
+  private async dropConnection(): Promise<void> {
+    const c = this.client;
+    this.client = undefined;
+    this.leader = false;
+    if (c) await c.end().catch(() => undefined);
+  }
+
+  /**
+   * One statement gives the next `batch` unsequenced rows consecutive seq values in id order
+   * and reads them, with any sequenced row an earlier failed PUBLISH left behind, in seq order.
+   * Then one pipeline to Redis, then one update marks them published. Only the leader runs it.
+   */
+  private async publishBatch(batch: number): Promise<number> {
+    const em = this.o.orm.em.fork();
+    const rows = await em.execute(
+      `with todo as (select id from outbox where seq is null order by id limit ? for update),
+            numbered as (select id, row_number() over (order by id) as rn from todo),
+            base as (select coalesce(max(seq), 0) as b from outbox),
+            sequenced as (
+              update outbox o set seq = base.b + numbered.rn from numbered, base where o.id = numbered.id returning o.*),
+            leftover as (
+              select * from outbox where published_at is null and seq is not null order by seq limit ?)
+       select ${STATUS_CHANGE_COLUMNS}
+       from (select * from sequenced union all select * from leftover) o join deposit d on d.id = o.deposit_id
+       order by o.seq`,
+      [batch, batch],
+    );
+    if (rows.length === 0) return 0;
+    const messages = rows.map((row) => rowToMessage(row));
+    const payloads = messages.flatMap((m) => {
+      const message = JSON.stringify(m);
+      return [
+        { channel: depositChannel(this.o.prefix, m.depositId), message },
+        { channel: tenantChannel(this.o.prefix, m.tenantId), message },
+      ];
+    });
+    // Marked published only once Redis took the whole batch; a failure republishes it (same seqs, dropped as seen).
+    await this.o.bus.publishAll(payloads);
+    await em.execute(
+      'update outbox set published_at = now() where seq <= ? and seq is not null and published_at is null',
+      [messages[messages.length - 1].seq],
+    );
+    return rows.length;
+  }
+
+  /** Age of the oldest change not yet published, read through the two partial indexes (never a scan). */
+  private async measureLag(): Promise<void> {
+    this.lagMeasuredAt = Date.now();
+    if (!this.o.metrics) return;
+    const rows = await this.o.orm.em.fork().execute<{ lag: string | null }[]>(
+      `select extract(epoch from now() - least(
+         (select occurred_at from outbox where seq is null order by id limit 1),
+         (select occurred_at from outbox where published_at is null and seq is not null order by seq limit 1))) as lag`,
+    );
+    this.o.metrics.outboxLagSeconds.set(rows[0].lag == null ? 0 : Math.max(0, Number(rows[0].lag)));
+  }
+}

@@ -1,0 +1,183 @@
+import type { Orm } from '../db/orm.js';
+import { depositChannel, tenantChannel, type StatusBus } from '../bus/status-bus.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { STATUS_CHANGE_COLUMNS, decodeStatusCursor, rowToMessage, type StatusMessage } from './status-change.js';
+
+export interface StatusFilter {
+  tenantId: string;
+  depositId?: string;
+  userId?: string;
+}
+
+/** A slow consumer is cut off rather than buffered without bound. */
+const MAX_BUFFERED = 10_000;
+const REPLAY_PAGE = 500;
+
+/**
+ * The gateway side of live status: Redis for latency, Postgres for
+ * completeness. A subscription listens first, then reads what it may have
+ * missed (everything after its cursor) from the outbox, then goes live;
+ * everything passes one serial queue and is dropped if its `seq` was already
+ * delivered, so the seam has no gap and no duplicate. When the Redis
+ * subscriber reconnects, every open subscription catches up the same way.
+ */
+export class StatusStream {
+  private open = 0;
+
+  constructor(
+    private readonly orm: Orm,
+    private readonly bus: StatusBus,
+    private readonly prefix: string,
+    private readonly logger: Logger,
+    private readonly metrics?: Metrics,
+  ) {}
+
+  openCount(): number {
+    return this.open;
+  }
+
+  async subscribe(filter: StatusFilter, after?: string | null): Promise<AsyncIterableIterator<StatusMessage>> {
+    const afterSeq = after != null ? decodeStatusCursor(after) : undefined;
+    const queue = new AsyncQueue<StatusMessage>();
+    let lastSeq = 0n;
+    let chain: Promise<void>;
+    const enqueue = (task: () => Promise<void> | void) => {
+      chain = chain.then(task).catch((err: unknown) => queue.fail(err as Error));
+    };
+    const accept = (m: StatusMessage) => {
+      const seq = BigInt(m.seq);
+      if (seq <= lastSeq || !matches(filter, m)) return;
+      lastSeq = seq;
+      if (queue.size() >= MAX_BUFFERED)
+        queue.fail(new Error('subscriber too slow: too many undelivered status changes'));
+      else queue.push(m);
+    };
+    const catchUp = async () => {
+      for (;;) {
+        const rows = await this.replay(filter, lastSeq);
+        for (const r of rows) accept(rowToMessage(r));
+        if (rows.length < REPLAY_PAGE) return;
+      }
+    };
+
+    // Live messages queue up behind the start (the replay after the cursor) until it has run.
+    let opened!: () => void;
+    chain = new Promise<void>((resolve) => (opened = resolve)).then(async () => {
+      if (afterSeq !== undefined) await catchUp();
+    });
+    const channel = filter.depositId
+      ? depositChannel(this.prefix, filter.depositId)
+      : tenantChannel(this.prefix, filter.tenantId);
+    const unsubscribe = await this.bus.subscribe(channel, (raw) =>
+      enqueue(() => accept(JSON.parse(raw) as StatusMessage)),
+    );
+    // Without a cursor the stream starts at the newest change when the channel is live, fixed before this
+    // returns: every change sequenced once the subscription is counted open is delivered. A failure here
+    // fails the subscription instead of leaving a rejected start that nothing awaits.
+    try {
+      lastSeq = afterSeq ?? (await this.currentSeq());
+    } catch (err) {
+      unsubscribe();
+      throw err;
+    }
+    const offReconnect = this.bus.onReconnect(() => enqueue(catchUp));
+    this.open++;
+    this.metrics?.subscriptionsOpen.inc();
+    queue.onClose(() => {
+      unsubscribe();
+      offReconnect();
+      this.open--;
+      this.metrics?.subscriptionsOpen.dec();
+    });
+    opened();
+    return queue;
+  }
+
+  private async currentSeq(): Promise<bigint> {
+    const rows = await this.orm.em.fork().execute<{ seq: string | null }[]>('select max(seq) as seq from outbox');
+    return BigInt(rows[0].seq ?? 0);
+  }
+
+  private async replay(filter: StatusFilter, afterSeq: bigint): Promise<Record<string, unknown>[]> {
+    const where = ['o.seq > ?', 'o.tenant_id = ?'];
+    const params: unknown[] = [afterSeq.toString(), filter.tenantId];
+    if (filter.depositId) {
+      where.push('o.deposit_id = ?');
+      params.push(filter.depositId);
+    }
+    if (filter.userId) {
+      where.push('o.user_id = ?');
+      params.push(filter.userId);
+    }
+    params.push(REPLAY_PAGE);
+    return this.orm.em
+      .fork()
+      .execute(
+        `select ${STATUS_CHANGE_COLUMNS} from outbox o join deposit d on d.id = o.deposit_id where ${where.join(' and ')} order by o.seq limit ?`,
+        params,
+      );
+  }
+}
+
+function matches(f: StatusFilter, m: StatusMessage): boolean {
+  return (
+    m.tenantId === f.tenantId && (!f.depositId || m.depositId === f.depositId) && (!f.userId || m.userId === f.userId)
+  );
+}
+
+/** A push-to-pull queue: the async iterator graphql-ws consumes. `return()` (client gone) runs the cleanup once. */
+export class AsyncQueue<T> implements AsyncIterableIterator<T> {
+  private readonly items: T[] = [];
+  private readonly waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void }[] = [];
+  private error?: Error;
+  private done = false;
+  private cleanup: (() => void)[] = [];
+
+  onClose(fn: () => void): void {
+    this.cleanup.push(fn);
+  }
+
+  size(): number {
+    return this.items.length;
+  }
+
+  push(item: T): void {
+    if (this.done) return;
+    const w = this.waiting.shift();
+    if (w) w.resolve({ value: item, done: false });
+    else this.items.push(item);
+  }
+
+  fail(err: Error): void {
+    if (this.done) return;
+    this.error = err;
+    for (const w of this.waiting.splice(0)) w.reject(err);
+    this.close();
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    if (this.items.length > 0) return Promise.resolve({ value: this.items.shift()!, done: false });
+    if (this.error) return Promise.reject(this.error);
+    if (this.done) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  return(): Promise<IteratorResult<T>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
+    return this;
+  }
+
+  private close(): void {
+    if (this.done) return;
+    this.done = true;
+    for (const w of this.waiting.splice(0)) w.resolve({ value: undefined, done: true });
+    const fns = this.cleanup;
+    this.cleanup = [];
+    for (const fn of fns) fn();
+  }
+}

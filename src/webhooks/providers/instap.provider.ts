@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { DepositStatus } from '../../domain/deposit-status.js';
+import type { DepositEventInput, NormalizedEvent } from '../../domain/events.js';
+import { jsonNumeral, parseJsonLossless, stringifyWithNumbers } from '../json.js';
+import { payloadHash, verifyPayloadHash } from '../signatures/payload-hash.js';
+import { currencyCode, joinUrl, positiveAmount, postJson, validatePayload } from './common.js';
+import type { PaymentStarter, StartPaymentRequest, WebhookAdapter } from './provider.js';
+
+/**
+ * instap (deposit-tracking-session.txt): a deposit tracking session created
+ * through its API, matched afterwards by its `sessionToken`; both directions
+ * are signed with `x-payload-hash` (HMAC-SHA512 of the exact body text).
+ */
+
+const Session = z.object({
+  sessionToken: z.string().min(1),
+  sessionState: z.string().min(1),
+});
+
+/** Only a completed session carries money we judge; the other states may come without it. */
+const CompletedSession = z.object({
+  paidAmount: positiveAmount,
+  paidCurrency: currencyCode,
+});
+
+const STATE_EFFECTS: Record<string, Pick<DepositEventInput, 'effect' | 'status'>> = {
+  NEW: { effect: 'record', status: DepositStatus.PENDING },
+  EXPIRED: { effect: 'expire', status: DepositStatus.EXPIRED },
+  FAILED: { effect: 'fail', status: DepositStatus.FAILED },
+};
+
+export function parseInstapEvent(body: Buffer): NormalizedEvent {
+  const payload = parseJsonLossless(body);
+  const s = validatePayload(Session, payload);
+  const ref = { by: 'providerRef', providerRef: s.sessionToken } as const;
+  if (s.sessionState === 'COMPLETED') {
+    const paid = validatePayload(CompletedSession, payload);
+    return {
+      kind: 'deposit',
+      ref,
+      effect: 'payment',
+      status: DepositStatus.COMPLETED,
+      providerStatus: s.sessionState,
+      amount: paid.paidAmount,
+      currency: paid.paidCurrency,
+    };
+  }
+  const mapped = Object.hasOwn(STATE_EFFECTS, s.sessionState) ? STATE_EFFECTS[s.sessionState] : undefined;
+  // A state instap adds later is acknowledged and kept, not refused: refusing makes it retry forever.
+  if (!mapped) return { kind: 'unsupported', providerStatus: s.sessionState };
+  return { kind: 'deposit', ref, ...mapped, providerStatus: s.sessionState };
+}
+
+/** @param secret WEBHOOK_SECRET_INSTAP, used as a raw UTF-8 string. */
+export function createInstapAdapter(secret: string): WebhookAdapter {
+  return {
+    name: 'instap',
+    verify(req) {
+      verifyPayloadHash(secret, req.body, req.headers['x-payload-hash']);
+    },
+    dedupeKey(req) {
+      // instap sends no delivery id: the same bytes are the same delivery.
+      return createHash('sha256').update(req.body).digest('hex');
+    },
+    parse: parseInstapEvent,
+  };
+}
+
+/** The fiat currencies a session can be opened in (deposit-tracking-session.txt). */
+export const INSTAP_CURRENCIES: readonly string[] = ['USD', 'EUR', 'GBP', 'KRW', 'BRL', 'TRY'];
+
+export interface InstapApiSettings {
+  apiUrl: string;
+  apiKey: string;
+  /** INSTAP_HMAC_SECRET: signs our requests (not the webhook secret). */
+  hmacSecret: string;
+}
+
+const SessionCreated = z.object({
+  sessionToken: z.string().min(1),
+  checkOutUrl: z.url(),
+});
+
+/** The request body of `POST /pgpub/session`, amounts as JSON numbers with their exact text. */
+export function instapSessionBody(req: StartPaymentRequest): string {
+  // A fixed amount is a range of one point, so instap's own correct/under/over agrees with ours.
+  const min = req.amount ?? req.minAmount;
+  const max = req.amount ?? req.maxAmount;
+  return stringifyWithNumbers({
+    userId: req.userId,
+    userName: req.userName,
+    ...(req.userEmail !== undefined && { userEmail: req.userEmail }),
+    ...(req.language !== undefined && { sessionDefaultLanguage: req.language }),
+    sessionDefaultFiatCurrency: req.currency.toUpperCase(),
+    ...(min !== undefined && { minPaymentAmountInUSD: jsonNumeral(min) }),
+    ...(max !== undefined && { maxPaymentAmountInUSD: jsonNumeral(max) }),
+    ...(req.redirectUrl !== undefined && { redirectUrl: req.redirectUrl }),
+  });
+}
+
+export function createInstapStarter(api: InstapApiSettings): PaymentStarter {
+  return {
+    name: 'instap',
+    validate(req) {
+      if (INSTAP_CURRENCIES.includes(req.currency.toUpperCase())) return undefined;
+      return { field: 'currency', message: `instap takes only ${INSTAP_CURRENCIES.join(', ')}` };
+    },
+    async start(req, signal) {
+      const body = instapSessionBody(req);
+      const session = await postJson({
+        provider: 'instap',
+        url: joinUrl(api.apiUrl, '/pgpub/session'),
+        // Signed over the very text sent: instap refuses anything else with errorHmacDoesNotMatch.
+        headers: { 'x-api-key': api.apiKey, 'x-payload-hash': payloadHash(api.hmacSecret, body) },
+        body,
+        answer: SessionCreated,
+        signal,
+      });
+      return { checkoutUrl: session.checkOutUrl, providerRef: session.sessionToken };
+    },
+  };
+}

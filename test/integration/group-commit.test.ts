@@ -1,0 +1,181 @@
+import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureFor, LAYER1_FLOW } from '../fixtures/index.js';
+import { startTestApp, TEST_API_KEY, type TestApp } from '../utils/harness.js';
+import { EventApplier, type IngestResult } from '../../src/services/apply-event.service.js';
+import { parseLayer1Event } from '../../src/webhooks/providers/layer1.provider.js';
+import { parseSandboxEvent } from '../../src/webhooks/providers/sandbox.provider.js';
+
+describe('group commit of concurrent webhooks', () => {
+  let t: TestApp;
+  let applier: EventApplier;
+  let applierPool: pg.Pool;
+  let tenantId: string;
+  beforeAll(async () => {
+    t = await startTestApp({ background: false });
+    applierPool = await (t.app.orm.em.getConnection() as PostgreSqlConnection).getNativeClient();
+    // One transaction at a time: whatever arrives meanwhile waits and shares the next one.
+    applier = new EventApplier({ pool: applierPool, intents: t.app.intents, logger: t.app.logger, maxInFlight: 1 });
+    tenantId = (await t.app.tenants.authenticate(TEST_API_KEY))!.tenantId;
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  async function deposits(n: number, userId: (i: number) => string): Promise<string[]> {
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const d = await t.app.deposits.create(tenantId, { userId: userId(i), currency: 'USD', amount: '25.00' });
+      ids.push(d.deposit.id);
+    }
+    return ids;
+  }
+
+  function ingestPaid(id: string, key: string): Promise<IngestResult> {
+    const body = fixtureFor('sandbox/paid.json', id);
+    return applier.ingest({
+      provider: 'sandbox',
+      dedupeKey: key,
+      headers: {},
+      body,
+      event: parseSandboxEvent(Buffer.from(body)),
+    });
+  }
+
+  it('applies twenty concurrent payments in two commits, each credited once', async () => {
+    const ids = await deposits(20, (i) => `batch-${i}`);
+    const results = await Promise.all(ids.map((id) => ingestPaid(id, `gc-${id}`)));
+    expect(results.map((r) => r.status)).toEqual(ids.map(() => 'accepted'));
+
+    // Rows written by one transaction share its id (xmin): the first call alone, then the other nineteen together.
+    const txns = await t.sql<{ n: number }>(
+      'select count(distinct xmin::text)::int as n from webhook_inbox where dedupe_key = any($1)',
+      [ids.map((id) => `gc-${id}`)],
+    );
+    expect(txns[0].n).toBe(2);
+    const completed = await t.sql<{ n: number }>(
+      "select count(*)::int as n from deposit where id = any($1) and status = 'COMPLETED'",
+      [ids],
+    );
+    expect(completed[0].n).toBe(20);
+    const credits = await t.sql<{ n: number }>(
+      'select count(*)::int as n from ledger_entry where deposit_id = any($1)',
+      [ids],
+    );
+    expect(credits[0].n).toBe(20);
+  });
+
+  it('lets one bad event in a shared transaction cost only itself', async () => {
+    const ids = await deposits(12, (i) => (i === 7 ? 'gc-overflow' : `gc-fine-${i}`));
+    await t.sql(
+      `insert into balance (id, tenant_id, user_id, currency, available) values (gen_random_uuid(), $1, 'gc-overflow', 'USD', '999999999999999999.9')`,
+      [tenantId],
+    );
+    const results = await Promise.all(ids.map((id) => ingestPaid(id, `gc-bad-${id}`)));
+    expect(results.map((r) => r.status)).toEqual(ids.map(() => 'accepted'));
+
+    const rows = await t.sql<{ id: string; status: string }>('select id, status from deposit where id = any($1)', [
+      ids,
+    ]);
+    const byId = new Map(rows.map((r) => [r.id, r.status]));
+    expect(ids.map((id) => byId.get(id))).toEqual(ids.map((_, i) => (i === 7 ? 'PENDING' : 'COMPLETED')));
+    const [bad] = await t.sql('select processed_at, error from webhook_inbox where dedupe_key = $1', [
+      `gc-bad-${ids[7]}`,
+    ]);
+    expect(bad.processed_at).toBeNull();
+    expect(bad.error).toMatch(/overflow/i);
+    const credits = await t.sql<{ n: number }>(
+      'select count(*)::int as n from ledger_entry where deposit_id = any($1)',
+      [ids],
+    );
+    expect(credits[0].n).toBe(11);
+  });
+
+  it('answers a duplicate inside one shared transaction as a duplicate', async () => {
+    const [id] = await deposits(1, () => 'gc-dup');
+    const results = await Promise.all([1, 2, 3, 4, 5].map(() => ingestPaid(id, `gc-dup-${id}`)));
+    expect(results.filter((r) => r.status === 'accepted')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'duplicate')).toHaveLength(4);
+    const credits = await t.sql<{ n: number }>('select count(*)::int as n from ledger_entry where deposit_id = $1', [
+      id,
+    ]);
+    expect(credits[0].n).toBe(1);
+  });
+
+  it('drops a queued event whose request already gave up, instead of storing it late', async () => {
+    const [blocked, late] = await deposits(2, (i) => `gc-shed-${i}`);
+    // Hold the first deposit's row: the only transaction in flight waits, the next event queues.
+    const holder = new pg.Client({ connectionString: t.db.url });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      await holder.query('select id from deposit where id = $1 for update', [blocked]);
+      const first = ingestPaid(blocked, `gc-shed-${blocked}`);
+      const body = fixtureFor('sandbox/paid.json', late);
+      const gaveUp = applier.ingest(
+        {
+          provider: 'sandbox',
+          dedupeKey: `gc-shed-${late}`,
+          headers: {},
+          body,
+          event: parseSandboxEvent(Buffer.from(body)),
+        },
+        { deadline: Date.now() + 100 },
+      );
+      const outcome = gaveUp.then(
+        () => 'stored',
+        (err: Error) => err.message,
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      await holder.query('rollback');
+      expect(await first).toMatchObject({ status: 'accepted' });
+      expect(await outcome).toMatch(/gave up/);
+    } finally {
+      await holder.end();
+    }
+    expect(await t.sql('select id from webhook_inbox where dedupe_key = $1', [`gc-shed-${late}`])).toEqual([]);
+  });
+
+  it('applies every distinct event in the transaction that stores it, even when copies race across transactions', async () => {
+    // Copies of one message in different transactions wait on each other's inbox rows while
+    // holding the deposit row: Postgres aborts one of them (a deadlock), which is run again.
+    const racing = new EventApplier({
+      pool: applierPool,
+      intents: t.app.intents,
+      logger: t.app.logger,
+      maxInFlight: 4,
+      maxBatch: 4,
+    });
+    for (let round = 0; round < 30; round++) {
+      const { deposit } = await t.app.deposits.create(tenantId, {
+        userId: `gc-race-${round}`,
+        currency: 'ETH',
+        amount: '0.20',
+        provider: 'layer1',
+      });
+      const id = deposit.id;
+      const messages = LAYER1_FLOW.map(([fixture]) => {
+        const body = fixtureFor(fixture, id);
+        return { key: `gc-race-${fixture}-${id}`, body, event: parseLayer1Event(Buffer.from(body)) };
+      });
+      const copies = messages.flatMap((m) => Array.from({ length: 10 }, () => m)).sort(() => Math.random() - 0.5);
+      const results = await Promise.all(
+        copies.map((m) =>
+          racing.ingest({ provider: 'layer1', dedupeKey: m.key, headers: {}, body: m.body, event: m.event }),
+        ),
+      );
+      expect(results.filter((r) => r.status === 'accepted')).toHaveLength(5);
+      // Applied in the same transaction as stored: nothing left for the background processor.
+      const waiting = await t.sql('select id from webhook_inbox where processed_at is null and dedupe_key like $1', [
+        `gc-race-%-${id}`,
+      ]);
+      expect(waiting).toEqual([]);
+      const timeline = await t.sql<{ n: number }>(
+        'select count(*)::int as n from deposit_event where deposit_id = $1',
+        [id],
+      );
+      expect(timeline[0].n).toBe(5);
+    }
+  });
+});

@@ -1,0 +1,271 @@
+import { createHash } from 'node:crypto';
+import { LosslessNumber, parse, stringify } from 'lossless-json';
+import { describe, expect, it } from 'vitest';
+import { DepositStatus } from '../../src/domain/deposit-status.js';
+import type { NormalizedEvent } from '../../src/domain/events.js';
+import { MalformedPayloadError, SignatureError } from '../../src/webhooks/errors.js';
+import { createDepasifyAdapter } from '../../src/webhooks/providers/depasify.provider.js';
+import { createFinraxAdapter } from '../../src/webhooks/providers/finrax.provider.js';
+import { createInstapAdapter } from '../../src/webhooks/providers/instap.provider.js';
+import { createLayer1Adapter } from '../../src/webhooks/providers/layer1.provider.js';
+import type { RawWebhook, WebhookAdapter } from '../../src/webhooks/providers/provider.js';
+import { createSandboxAdapter } from '../../src/webhooks/providers/sandbox.provider.js';
+import { generateWhsecSecret } from '../../src/webhooks/signatures/standard-webhooks.js';
+import { FIXTURE_DEPOSIT_ID, FIXTURE_INSTAP_SESSION_TOKEN, loadFixture } from '../fixtures/index.js';
+import { instapHeaders, signedHeaders } from '../utils/signing.js';
+
+/**
+ * One contract, every adapter: what the sidecar relies on, whatever the provider.
+ */
+
+interface ContractCase {
+  provider: string;
+  adapter: WebhookAdapter;
+  /** Headers the provider would send with `body` (Standard Webhooks or instap's hash). */
+  sign(body: string, opts?: { id?: string; timestamp?: number }): Record<string, string>;
+  /** The same, signed with a secret we do not hold. */
+  signWrongly(body: string): Record<string, string>;
+  fixture: string;
+  normalized: NormalizedEvent;
+  /** A required field the mapping uses (set to a boolean, it must be named). */
+  requiredField: string;
+  /** The amount the mapping judges. */
+  amountField: string;
+}
+
+function standardCase(
+  provider: string,
+  create: (secret: string) => WebhookAdapter,
+  rest: Omit<ContractCase, 'provider' | 'adapter' | 'sign' | 'signWrongly'>,
+): ContractCase {
+  const secret = generateWhsecSecret();
+  const stranger = generateWhsecSecret();
+  return {
+    provider,
+    adapter: create(secret),
+    sign: (body, opts) => signedHeaders(secret, body, opts),
+    signWrongly: (body) => signedHeaders(stranger, body),
+    ...rest,
+  };
+}
+
+const INSTAP_SECRET = 'instap-webhook-secret';
+
+const cases: ContractCase[] = [
+  standardCase('sandbox', createSandboxAdapter, {
+    fixture: 'sandbox/paid.json',
+    normalized: {
+      kind: 'deposit',
+      ref: { by: 'id', depositId: FIXTURE_DEPOSIT_ID },
+      effect: 'payment',
+      status: DepositStatus.COMPLETED,
+      providerStatus: 'PAID',
+      amount: '25',
+      currency: 'USD',
+    },
+    requiredField: 'depositId',
+    amountField: 'amount',
+  }),
+  {
+    provider: 'instap',
+    adapter: createInstapAdapter(INSTAP_SECRET),
+    sign: (body) => instapHeaders(INSTAP_SECRET, body),
+    signWrongly: (body) => instapHeaders('not-the-secret', body),
+    fixture: 'instap/completed.json',
+    normalized: {
+      kind: 'deposit',
+      ref: { by: 'providerRef', providerRef: FIXTURE_INSTAP_SESSION_TOKEN },
+      effect: 'payment',
+      status: DepositStatus.COMPLETED,
+      providerStatus: 'COMPLETED',
+      amount: '25',
+      currency: 'USD',
+    },
+    requiredField: 'sessionToken',
+    amountField: 'paidAmount',
+  },
+  standardCase('layer1', createLayer1Adapter, {
+    fixture: 'layer1/05-success.json',
+    normalized: {
+      kind: 'deposit',
+      ref: { by: 'id', depositId: 'First Eth Address' },
+      effect: 'payment',
+      status: DepositStatus.COMPLETED,
+      providerStatus: 'SUCCESS',
+      amount: '0.2',
+      currency: 'ETH',
+      txHash: '0x8d49dad00612517e5fdf9ca896c4aded5a46c30226cd44f4f0c26b4c65ae63fe',
+      network: 'ETHEREUM',
+      fee: '0.000234653675781',
+      occurredAt: new Date('2024-06-05T20:40:31.419Z'),
+      paidAt: new Date('2024-06-05T20:39:19.454Z'),
+    },
+    requiredField: 'data.address.reference',
+    amountField: 'data.amount',
+  }),
+  standardCase('depasify', createDepasifyAdapter, {
+    fixture: 'depasify/fiat_payment_received.json',
+    normalized: {
+      kind: 'deposit',
+      ref: { by: 'id', depositId: FIXTURE_DEPOSIT_ID },
+      effect: 'payment',
+      status: DepositStatus.COMPLETED,
+      providerStatus: 'fiat_payment_received',
+      amount: '250',
+      currency: 'EUR',
+      txHash: 'SEPA-20240605-000917',
+      occurredAt: new Date('2024-06-05T20:41:02Z'),
+      paidAt: new Date('2024-06-05T20:41:02Z'),
+    },
+    requiredField: 'data.reference',
+    amountField: 'data.amount',
+  }),
+  standardCase('finrax', createFinraxAdapter, {
+    fixture: 'finrax/confirmed.json',
+    normalized: {
+      kind: 'deposit',
+      ref: { by: 'id', depositId: FIXTURE_DEPOSIT_ID },
+      effect: 'payment',
+      status: DepositStatus.COMPLETED,
+      providerStatus: 'CONFIRMED',
+      amount: '250',
+      currency: 'EUR',
+      alternative: { amount: '0.123456789012345678', currency: 'ETH' },
+      fee: '0.000234653675781',
+      txHash: '0x8d49dad00612517e5fdf9ca896c4aded5a46c30226cd44f4f0c26b4c65ae63fe',
+      network: 'ETHEREUM',
+      occurredAt: new Date(1717620062 * 1000),
+      paidAt: new Date(1717620062 * 1000),
+    },
+    requiredField: 'clientPaymentId',
+    amountField: 'actualDisplayAmount',
+  }),
+];
+
+/** `text` with the field at `path` set to `value`, numbers kept as their exact text. */
+function withField(text: string, path: string, value: unknown): string {
+  const root = parse(text) as Record<string, unknown>;
+  const keys = path.split('.');
+  let node = root;
+  for (const key of keys.slice(0, -1)) node = node[key] as Record<string, unknown>;
+  node[keys[keys.length - 1]] = value;
+  return stringify(root) as string;
+}
+
+function request(body: string, headers: Record<string, string>): RawWebhook {
+  return { body: Buffer.from(body), headers };
+}
+
+function thrown(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected an error, got none');
+}
+
+const BAD_AMOUNTS: [string, unknown][] = [
+  ['zero as a string', '0'],
+  ['zero as a JSON number', new LosslessNumber('0')],
+  ['a negative string', '-5.00'],
+  ['a negative JSON number', new LosslessNumber('-5')],
+  ['an exponent JSON number', new LosslessNumber('1e3')],
+  ['an exponent string', '1e3'],
+  ['words', 'twenty five'],
+  ['an empty string', ''],
+  ['more than 18 decimals', '0.1234567890123456789'],
+  ['more than 18 integer digits', '1234567890123456789'],
+  ['a boolean', true],
+  ['null', null],
+];
+
+describe.each(cases)('the $provider adapter', (c) => {
+  const fixture = loadFixture(c.fixture);
+  const now = new Date();
+
+  it('verifies and normalizes its fixture', () => {
+    const req = request(fixture, c.sign(fixture));
+    expect(() => c.adapter.verify(req, now)).not.toThrow();
+    expect(c.adapter.parse(req.body)).toEqual(c.normalized);
+  });
+
+  it('refuses a signature made with another secret', () => {
+    const err = thrown(() => c.adapter.verify(request(fixture, c.signWrongly(fixture)), now));
+    expect(err).toBeInstanceOf(SignatureError);
+  });
+
+  it('refuses a body changed after signing', () => {
+    const headers = c.sign(fixture);
+    const err = thrown(() => c.adapter.verify(request(fixture.replace('}', ', "extra": 1}'), headers), now));
+    expect(err).toBeInstanceOf(SignatureError);
+  });
+
+  it('refuses a request without signature headers', () => {
+    const err = thrown(() => c.adapter.verify(request(fixture, { 'content-type': 'application/json' }), now));
+    expect(err).toBeInstanceOf(SignatureError);
+  });
+
+  it('says a signed body that is not JSON is malformed', () => {
+    const body = '{"this is": not json';
+    const req = request(body, c.sign(body));
+    expect(() => c.adapter.verify(req, now)).not.toThrow();
+    expect(thrown(() => c.adapter.parse(req.body))).toBeInstanceOf(MalformedPayloadError);
+  });
+
+  it.each(['[]', '"a string"', '42', 'null'])('says a JSON value that is not an object (%s) is malformed', (body) => {
+    expect(thrown(() => c.adapter.parse(Buffer.from(body)))).toBeInstanceOf(MalformedPayloadError);
+  });
+
+  it('names a required field that has the wrong type', () => {
+    const err = thrown(() => c.adapter.parse(Buffer.from(withField(fixture, c.requiredField, true))));
+    expect(err).toBeInstanceOf(MalformedPayloadError);
+    expect((err as MalformedPayloadError).field).toBe(c.requiredField);
+  });
+
+  it('names a required field that is missing', () => {
+    const err = thrown(() => c.adapter.parse(Buffer.from(withField(fixture, c.requiredField, undefined))));
+    expect(err).toBeInstanceOf(MalformedPayloadError);
+    expect((err as MalformedPayloadError).field).toBe(c.requiredField);
+  });
+
+  it.each(BAD_AMOUNTS)('names the amount when it is %s', (_, value) => {
+    const err = thrown(() => c.adapter.parse(Buffer.from(withField(fixture, c.amountField, value))));
+    expect(err).toBeInstanceOf(MalformedPayloadError);
+    expect((err as MalformedPayloadError).field).toBe(c.amountField);
+  });
+
+  it('keeps every digit of an amount sent as a JSON number', () => {
+    const body = withField(fixture, c.amountField, new LosslessNumber('12345678901234567.123456789012345678'));
+    const event = c.adapter.parse(Buffer.from(body));
+    expect(event).toMatchObject({ kind: 'deposit', amount: '12345678901234567.123456789012345678' });
+  });
+
+  it('gives the same dedupe key to every delivery of the same event', () => {
+    const first = request(fixture, c.sign(fixture, { id: 'msg_same' }));
+    const retry = request(fixture, c.sign(fixture, { id: 'msg_same', timestamp: Math.floor(Date.now() / 1000) + 60 }));
+    expect(c.adapter.dedupeKey(retry)).toBe(c.adapter.dedupeKey(first));
+    expect(c.adapter.dedupeKey(first)).toBe(c.adapter.dedupeKey(first));
+  });
+
+  it('gives another dedupe key to another event', () => {
+    const other = withField(fixture, c.amountField, '999.99');
+    const a = request(fixture, c.sign(fixture, { id: 'msg_a' }));
+    const b = request(other, c.sign(other, { id: 'msg_b' }));
+    expect(c.adapter.dedupeKey(b)).not.toBe(c.adapter.dedupeKey(a));
+  });
+});
+
+describe('dedupe keys', () => {
+  it('are the webhook-id for Standard Webhooks providers, whatever the body', () => {
+    const [sandbox] = cases;
+    const body = loadFixture('sandbox/paid.json');
+    expect(sandbox.adapter.dedupeKey(request(body, sandbox.sign(body, { id: 'msg_42' })))).toBe('msg_42');
+  });
+
+  it('are the hex SHA-256 of the raw body for instap', () => {
+    const body = loadFixture('instap/completed.json');
+    const key = createInstapAdapter(INSTAP_SECRET).dedupeKey(request(body, instapHeaders(INSTAP_SECRET, body)));
+    expect(key).toBe(createHash('sha256').update(body).digest('hex'));
+  });
+});
