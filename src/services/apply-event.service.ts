@@ -144,14 +144,18 @@ export class EventApplier {
     let results: IngestResult[];
     try {
       results = await this.inTransaction(async (c) => {
-        const out: IngestResult[] = [];
-        for (const p of batch) out.push(await this.storeAndApply(c, p.e, now));
+        // Locks are taken in one global order (deposit, then inbox key), so transactions
+        // that share deposits or copies of one message wait for each other but never
+        // deadlock: a copy queues behind the deposit lock of the transaction holding the
+        // original and then finds it stored.
+        const out: IngestResult[] = new Array<IngestResult>(batch.length);
+        for (const i of lockOrder(batch.map((p) => p.e))) out[i] = await this.storeAndApply(c, batch[i].e, now);
         return out;
       });
     } catch (err) {
       if (batch.length === 1 && isTransient(err) && attempt < 4) {
-        // Two transactions each waited for the other (a deposit row against a duplicate's
-        // uncommitted inbox row): Postgres aborted this one; running it again is all it needs.
+        // Postgres aborted this transaction for another's sake. `lockOrder` makes that rare
+        // (one deposit reached through two references could still do it): run it again.
         this.d.logger.info(
           { provider: batch[0].e.provider, attempt, code: (err as { code?: string }).code },
           'transaction aborted for another; retrying',
@@ -178,12 +182,18 @@ export class EventApplier {
   /** Stored and, for a deposit event, its deposit locked, in one statement; then the rules. */
   private async storeAndApply(c: pg.PoolClient, e: IncomingEvent, now: Date): Promise<IngestResult> {
     const ref = e.event.kind === 'deposit' ? depositLookup(e.provider, e.event, 5) : undefined;
+    // The deposit row is locked before the inbox row is inserted (the insert reads the lock's
+    // result, so Postgres cannot run them the other way round): see `lockOrder`.
     const rows = await c.query<{ inbox_id: string; received_at: Date } & Partial<DepositRow>>(
-      `with stored as (
-         insert into webhook_inbox (provider, dedupe_key, headers, body) values ($1, $2, $3, $4)
-         on conflict (provider, dedupe_key) do nothing returning id, received_at)
-       select stored.id as inbox_id, stored.received_at${ref ? `, ${DEPOSIT_COLUMNS}` : ''} from stored
-       ${ref ? `left join lateral (select * from deposit where ${ref.where} for update) d on true` : ''}`,
+      ref
+        ? `with d as materialized (select ${DEPOSIT_COLUMNS} from deposit d where ${ref.where} for update),
+           stored as (
+             insert into webhook_inbox (provider, dedupe_key, headers, body)
+             select $1, $2, $3, $4 from (select count(*) from d) locked
+             on conflict (provider, dedupe_key) do nothing returning id, received_at)
+           select stored.id as inbox_id, stored.received_at, d.* from stored left join d on true`
+        : `insert into webhook_inbox (provider, dedupe_key, headers, body) values ($1, $2, $3, $4)
+           on conflict (provider, dedupe_key) do nothing returning id as inbox_id, received_at`,
       [e.provider, e.dedupeKey, JSON.stringify(e.headers), e.body, ...(ref?.params ?? [])],
     );
     if (rows.rows.length === 0) return { status: 'duplicate' };
@@ -469,6 +479,31 @@ function depositLookup(
       : undefined;
   }
   return { where: `provider_ref = ${a} and provider = ${b}`, params: [e.ref.providerRef, provider] };
+}
+
+/**
+ * The order in which a batch takes its locks: events that lock a deposit first, by deposit
+ * reference, then the rest; ties by inbox key. Every transaction taking its locks in one
+ * global order (deposit row before inbox key) is what keeps concurrent batches, in one
+ * process or many, from waiting on each other in a circle.
+ * @returns indexes into `events`.
+ */
+export function lockOrder(events: readonly Pick<IncomingEvent, 'provider' | 'dedupeKey' | 'event'>[]): number[] {
+  const keys = events.map((e) => {
+    const ref = e.event.kind === 'deposit' ? depositLookup(e.provider, e.event, 1) : undefined;
+    return {
+      group: ref ? 0 : 1,
+      deposit: ref ? `${e.provider}\u0000${ref.params.join('\u0000')}` : '',
+      inbox: `${e.provider}\u0000${e.dedupeKey}`,
+    };
+  });
+  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return keys
+    .map((_, i) => i)
+    .sort(
+      (i, j) =>
+        keys[i].group - keys[j].group || cmp(keys[i].deposit, keys[j].deposit) || cmp(keys[i].inbox, keys[j].inbox),
+    );
 }
 
 /** A deadlock or serialization failure: the transaction was aborted for another's sake, not for what it did. */

@@ -1,8 +1,10 @@
 import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
+import { Writable } from 'node:stream';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureFor, LAYER1_FLOW } from '../fixtures/index.js';
 import { startTestApp, TEST_API_KEY, type TestApp } from '../utils/harness.js';
+import { createLogger } from '../../src/observability/logger.js';
 import { EventApplier, type IngestResult } from '../../src/services/apply-event.service.js';
 import { parseLayer1Event } from '../../src/webhooks/providers/layer1.provider.js';
 import { parseSandboxEvent } from '../../src/webhooks/providers/sandbox.provider.js';
@@ -138,12 +140,20 @@ describe('group commit of concurrent webhooks', () => {
   });
 
   it('applies every distinct event in the transaction that stores it, even when copies race across transactions', async () => {
-    // Copies of one message in different transactions wait on each other's inbox rows while
-    // holding the deposit row: Postgres aborts one of them (a deadlock), which is run again.
+    // Copies of one message in different transactions: every transaction locks the deposit
+    // before it inserts the inbox row, so a copy waits for the original's commit and then
+    // finds it stored. No transaction is aborted as a deadlock victim along the way.
+    const lines: string[] = [];
+    const logStream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
     const racing = new EventApplier({
       pool: applierPool,
       intents: t.app.intents,
-      logger: t.app.logger,
+      logger: createLogger('info', logStream),
       maxInFlight: 4,
       maxBatch: 4,
     });
@@ -177,5 +187,6 @@ describe('group commit of concurrent webhooks', () => {
       );
       expect(timeline[0].n).toBe(5);
     }
+    expect(lines.filter((l) => l.includes('transaction aborted'))).toEqual([]);
   });
 });
