@@ -148,8 +148,11 @@ async function wire(
     redis: redis ? () => intents.ping() : undefined,
   });
 
+  // The pool MikroORM manages (same limits and timeouts): the hot paths speak SQL to it directly.
+  const pool = await (orm.em.getConnection() as PostgreSqlConnection).getNativeClient();
   const deposits = new DepositService({
     orm,
+    pool,
     intents,
     providers,
     clientTokens,
@@ -161,7 +164,6 @@ async function wire(
   });
 
   let relay: OutboxRelay | undefined;
-  const pool = await (orm.em.getConnection() as PostgreSqlConnection).getNativeClient();
   const applier = new EventApplier({
     pool,
     intents,

@@ -28,6 +28,7 @@ import { OneLinePerRequest } from '../observability/request-log.js';
 import { registerHealthRoutes, type Health } from '../observability/health.js';
 import type { GraphQLContext, Principal } from './context.js';
 import { checkLimits } from './limits.js';
+import { toGraphQLError } from '../resolvers/error-mapping.middleware.js';
 import { registerSandboxCheckout, type SandboxPayments } from './sandbox-checkout.js';
 
 export interface GatewayDeps {
@@ -184,7 +185,10 @@ async function httpContext(d: GatewayDeps, request: FastifyRequest): Promise<Gra
   const base = { deposits: d.deposits, statusStream: d.statusStream, idempotencyKey: idem };
   const apiKey = header(request, 'x-api-key');
   if (!apiKey) return { ...base, principal: null };
-  const tenant = await d.tenants.authenticate(apiKey);
+  // Postgres away while the key is looked up: 503 SERVICE_UNAVAILABLE, as for any resolver.
+  const tenant = await d.tenants.authenticate(apiKey).catch((err: unknown) => {
+    throw toGraphQLError(err);
+  });
   if (!tenant) {
     throw new GraphQLError('invalid API key', { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
   }

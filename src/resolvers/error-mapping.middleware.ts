@@ -21,9 +21,10 @@ export function toGraphQLError(err: unknown): unknown {
   if (err instanceof AppError) {
     return new GraphQLError(err.message, { originalError: err, extensions: { code: err.code, ...err.details } });
   }
-  if (err instanceof DriverException && (err.name === 'ConnectionException' || isStorageUnavailable(err))) {
+  // From MikroORM (DriverException) or from the pool directly (the hot paths' SQL).
+  if ((err instanceof DriverException && err.name === 'ConnectionException') || isStorageUnavailable(err)) {
     return new GraphQLError('storage is temporarily unavailable, retry later', {
-      originalError: err,
+      originalError: err as Error,
       extensions: { code: 'SERVICE_UNAVAILABLE', http: { status: 503 } },
     });
   }

@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type pg from 'pg';
 import type { Orm } from '../db/orm.js';
-import { DepositStatus, VerificationStatus } from '../domain/deposit-status.js';
+import {
+  DepositStatus,
+  VerificationStatus,
+  type PaymentState,
+  type RejectionReason,
+} from '../domain/deposit-status.js';
+import { canonical } from '../domain/money.js';
 import { Balance, Deposit, DepositEvent, UserVerification, WalletBalance } from '../entities/index.js';
 import type { IntentStore } from '../bus/intent-store.js';
 import type { Logger } from '../observability/logger.js';
@@ -23,6 +30,8 @@ import {
 
 export interface DepositServiceDeps {
   orm: Orm;
+  /** The pool MikroORM manages: createDeposit without an Idempotency-Key speaks SQL to it directly. */
+  pool: pg.Pool;
   intents: IntentStore;
   providers: ProviderRegistry;
   clientTokens: ClientTokens;
@@ -33,8 +42,11 @@ export interface DepositServiceDeps {
   providerTimeoutMs: number;
 }
 
+/** A deposit as the API shows it (the entity without its tenant relation). */
+export type DepositRecord = Omit<Deposit, 'tenant'>;
+
 export interface CreatedDeposit {
-  deposit: Deposit;
+  deposit: DepositRecord;
   clientToken: string;
 }
 
@@ -44,6 +56,58 @@ export interface DepositPage {
 }
 
 export const MAX_PAGE_SIZE = 100;
+
+const INSERT_DEPOSIT = `insert into deposit (id, tenant_id, user_id, provider, currency, amount, min_amount, max_amount, status,
+    checkout_url, redirect_url, provider_ref, expires_at)
+  values ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', $9, $10, $11, now() + make_interval(secs => $12)) returning *`;
+
+interface DepositRow {
+  id: string;
+  user_id: string;
+  provider: string;
+  currency: string;
+  amount: string | null;
+  min_amount: string | null;
+  max_amount: string | null;
+  received_amount: string | null;
+  received_currency: string | null;
+  payment_state: PaymentState | null;
+  status: DepositStatus;
+  rejection_reason: RejectionReason | null;
+  checkout_url: string | null;
+  redirect_url: string | null;
+  provider_ref: string | null;
+  /** Timestamps come as Postgres prints them (MikroORM's type parsers on this pool): `new Date` reads that. */
+  expires_at: string;
+  created_at: string;
+  updated_at: string;
+}
+
+const decimal = (v: string | null): string | null => (v == null ? null : canonical(v));
+
+/** The row as the entity would read it (amounts canonical, as ExactDecimalType gives them). */
+function depositFromRow(r: DepositRow): DepositRecord {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    provider: r.provider,
+    currency: r.currency,
+    amount: decimal(r.amount),
+    minAmount: decimal(r.min_amount),
+    maxAmount: decimal(r.max_amount),
+    receivedAmount: decimal(r.received_amount),
+    receivedCurrency: r.received_currency,
+    paymentState: r.payment_state,
+    status: r.status,
+    rejectionReason: r.rejection_reason,
+    checkoutUrl: r.checkout_url,
+    redirectUrl: r.redirect_url,
+    providerRef: r.provider_ref,
+    expiresAt: new Date(r.expires_at),
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  };
+}
 
 /** Creating deposits and reading them back, scoped to a tenant. */
 export class DepositService {
@@ -80,11 +144,11 @@ export class DepositService {
     if (refusal) throw new BadUserInputError(refusal.field, refusal.message);
     await this.assertNotRejected(input.userId);
 
-    const em = this.d.orm.em.fork();
     // Intent and provider first, then the deposit in one statement. Without a key there is
-    // nothing to coordinate, so no transaction either; with one, the key and the deposit
+    // nothing to coordinate, so no transaction either (and no ORM: the hot path's two
+    // statements go to the pool as prepared statements); with one, the key and the deposit
     // commit together (and a concurrent request with the key waits for them).
-    const make = async (executor: EntityManager): Promise<Deposit> => {
+    const make = async (executor?: EntityManager): Promise<DepositRecord> => {
       const [, started] = await Promise.all([
         this.writeIntent(id, tenantId, input),
         starter.start(request, AbortSignal.timeout(this.d.providerTimeoutMs)).catch((err: unknown) => {
@@ -97,8 +161,8 @@ export class DepositService {
     try {
       const deposit =
         idempotencyKey === undefined
-          ? await make(em)
-          : await em.transactional(async (tx) => {
+          ? await make()
+          : await this.d.orm.em.fork().transactional(async (tx) => {
               const existing = await this.claimIdempotencyKey(tx, tenantId, idempotencyKey, requestHash(input), id);
               if (existing) {
                 replayed = true;
@@ -117,32 +181,32 @@ export class DepositService {
   }
 
   private async insert(
-    executor: EntityManager,
+    executor: EntityManager | undefined,
     tenantId: string,
     id: string,
     input: CreateDepositInput,
     started: StartPaymentResult,
-  ): Promise<Deposit> {
-    const rows = await executor.execute(
-      `insert into deposit (id, tenant_id, user_id, provider, currency, amount, min_amount, max_amount, status,
-         checkout_url, redirect_url, provider_ref, expires_at)
-       values (?, ?, ?, ?, ?, ?, ?, ?, 'PENDING', ?, ?, ?, now() + make_interval(secs => ?)) returning *`,
-      [
-        id,
-        tenantId,
-        input.userId,
-        input.provider,
-        input.currency,
-        input.amount,
-        input.minAmount,
-        input.maxAmount,
-        started.checkoutUrl,
-        input.redirectUrl,
-        started.providerRef ?? null,
-        this.d.depositTtlSeconds,
-      ],
-    );
-    return executor.map(Deposit, rows[0]);
+  ): Promise<DepositRecord> {
+    const values = [
+      id,
+      tenantId,
+      input.userId,
+      input.provider,
+      input.currency,
+      input.amount,
+      input.minAmount,
+      input.maxAmount,
+      started.checkoutUrl,
+      input.redirectUrl,
+      started.providerRef ?? null,
+      this.d.depositTtlSeconds,
+    ];
+    if (executor) {
+      const rows = await executor.execute(INSERT_DEPOSIT.replace(/\$\d+/g, '?'), values);
+      return executor.map(Deposit, rows[0]);
+    }
+    const rows = await this.d.pool.query<DepositRow>({ name: 'deposit-insert', text: INSERT_DEPOSIT, values });
+    return depositFromRow(rows.rows[0]);
   }
 
   /**
@@ -201,13 +265,12 @@ export class DepositService {
   }
 
   private async assertNotRejected(userId: string): Promise<void> {
-    const rejected = await this.d.orm.em
-      .fork()
-      .execute('select 1 from user_verification where user_id = ? and status = ?', [
-        userId,
-        VerificationStatus.REJECTED,
-      ]);
-    if (rejected.length > 0) throw new UserNotVerifiedError();
+    const rejected = await this.d.pool.query({
+      name: 'deposit-user-rejected',
+      text: 'select 1 from user_verification where user_id = $1 and status = $2',
+      values: [userId, VerificationStatus.REJECTED],
+    });
+    if (rejected.rows.length > 0) throw new UserNotVerifiedError();
   }
 
   async get(tenantId: string, id: string): Promise<Deposit | null> {

@@ -55,4 +55,41 @@ describe('a network partition between the sidecar and Postgres that loses replie
     );
     expect(retried.json).toEqual({ status: 'accepted' });
   });
+
+  it('answers createDeposit with SERVICE_UNAVAILABLE while Postgres is down, leaving no intent behind', async () => {
+    const input = { userId: 'down', currency: 'USD', amount: '25.00' };
+    // A request just before: the API key is known (cached), so the cut hits createDeposit itself.
+    expect((await t.gql(CreateDepositDocument, { input: { ...input, userId: 'warm' } })).data).toBeTruthy();
+    const intentsBefore = await t.redis.keys(`${t.prefix}*intent*`);
+    proxy.cut();
+    try {
+      const during = await t.gql(CreateDepositDocument, { input });
+      expect(during.status).toBe(503);
+      expect(during.data).toBeNull();
+      expect(during.errors?.[0]).toMatchObject({
+        message: 'storage is temporarily unavailable, retry later',
+        extensions: { code: 'SERVICE_UNAVAILABLE' },
+      });
+      // A key not seen yet cannot be looked up: the same answer, from authentication.
+      const unknownKey = await t.gql(CreateDepositDocument, { input }, { apiKey: 'dgw_not_seen_before_0123456789' });
+      expect(unknownKey.status).toBe(503);
+      expect(unknownKey.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    } finally {
+      proxy.restore();
+    }
+    // The intent written before the insert failed is taken back: nothing half-made is left.
+    expect(await t.redis.keys(`${t.prefix}*intent*`)).toEqual(intentsBefore);
+    expect(await t.sql("select id from deposit where user_id = 'down'")).toEqual([]);
+
+    const after = await eventually(
+      async () => {
+        const r = await t.gql(CreateDepositDocument, { input });
+        return r.data ? r : undefined;
+      },
+      8000,
+      200,
+    );
+    expect(after.data!.createDeposit.deposit.status).toBe('PENDING');
+    expect(await t.redis.keys(`${t.prefix}*intent*`)).toHaveLength(intentsBefore.length + 1);
+  });
 });
