@@ -24,7 +24,7 @@ import type { ClientTokens } from '../services/client-token.js';
 import type { DepositService } from '../services/deposits.service.js';
 import type { StatusStream } from '../services/status-stream.js';
 import type { TenantService } from '../services/tenants.service.js';
-import { OneLinePerRequest } from '../observability/request-log.js';
+import { echoRequestId, OneLinePerRequest, requestId } from '../observability/request-log.js';
 import { registerHealthRoutes, type Health } from '../observability/health.js';
 import type { GraphQLContext, Principal } from './context.js';
 import { checkLimits } from './limits.js';
@@ -75,8 +75,10 @@ export async function createGateway(d: GatewayDeps): Promise<Gateway> {
     loggerInstance: d.logger as FastifyBaseLogger,
     logController: new OneLinePerRequest(),
     bodyLimit: BODY_LIMIT,
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false,
+    genReqId: requestId,
   });
+  echoRequestId(app);
   // The raw bytes are kept: a tenant with an HMAC secret signs exactly them (x-payload-hash).
   app.addContentTypeParser(
     ['application/json', 'application/graphql-response+json'],

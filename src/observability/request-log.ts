@@ -1,4 +1,13 @@
-import { LogController, type FastifyReply, type FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by a route: what its one log line should also say (e.g. a webhook's deposit and outcome). */
+    logFields?: Record<string, unknown>;
+  }
+}
 
 /**
  * One JSON line per request (fastify writes two by default: incoming and completed), with
@@ -13,8 +22,29 @@ export class OneLinePerRequest extends LogController {
       url: request.url,
       statusCode: reply.statusCode,
       responseTime: Math.round(reply.elapsedTime * 100) / 100,
+      ...request.logFields,
     };
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
     else reply.log.info(line, 'request completed');
   }
+}
+
+const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+/**
+ * Request ids: the caller's `x-request-id` if it is a plain token of at most 128 characters,
+ * else a new UUID, unique across processes (fastify's default counts from 1 in each server,
+ * so a gateway and a sidecar would log the same ids). Use as fastify's `genReqId` with
+ * `requestIdHeader: false`; `echoRequestId` returns it in `x-request-id`.
+ */
+export function requestId(req: IncomingMessage): string {
+  const h = req.headers['x-request-id'];
+  return typeof h === 'string' && SAFE_REQUEST_ID.test(h) ? h : randomUUID();
+}
+
+export function echoRequestId(app: FastifyInstance): void {
+  app.addHook('onRequest', (req, reply, done) => {
+    void reply.header('x-request-id', req.id);
+    done();
+  });
 }

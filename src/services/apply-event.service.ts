@@ -21,6 +21,8 @@ export interface StoredEvent {
   provider: string;
   receivedAt: Date;
   event: NormalizedEvent;
+  /** The webhook request that delivered it (its log lines carry the same id); absent for replays. */
+  requestId?: string;
 }
 
 /** A verified webhook not stored yet: what the sidecar's route hands over. */
@@ -30,6 +32,7 @@ export interface IncomingEvent {
   headers: Record<string, string>;
   body: string;
   event: NormalizedEvent;
+  requestId?: string;
 }
 
 export type ApplyOutcome = 'applied' | 'unchanged' | 'unmatched' | 'unsupported' | 'skipped';
@@ -203,6 +206,7 @@ export class EventApplier {
       provider: e.provider,
       receivedAt: new Date(row.received_at),
       event: e.event,
+      requestId: e.requestId,
     };
     const deposit = row.id ? (row as DepositRow) : undefined;
     const result = await this.applyIn(c, stored, now, deposit);
@@ -395,6 +399,7 @@ export class EventApplier {
     if (outcome === 'applied') {
       this.d.logger.info(
         {
+          reqId: stored.requestId,
           provider: stored.provider,
           inboxId: stored.inboxId,
           depositId: row.id,

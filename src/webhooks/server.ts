@@ -2,7 +2,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import { isStorageUnavailable } from '../db/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics, WebhookOutcome } from '../observability/metrics.js';
-import { OneLinePerRequest } from '../observability/request-log.js';
+import { echoRequestId, OneLinePerRequest, requestId } from '../observability/request-log.js';
 import { registerHealthRoutes, type Health } from '../observability/health.js';
 import type { EventApplier } from '../services/apply-event.service.js';
 import { MalformedPayloadError, SignatureError } from './errors.js';
@@ -41,8 +41,10 @@ export function createWebhookServer(d: WebhookServerDeps): WebhookServer {
     loggerInstance: d.logger as FastifyBaseLogger,
     logController: new OneLinePerRequest(),
     bodyLimit: WEBHOOK_BODY_LIMIT,
-    requestIdHeader: 'x-request-id',
+    requestIdHeader: false,
+    genReqId: requestId,
   });
+  echoRequestId(app);
   // Every content type is kept as raw bytes: signatures are over exactly what was sent.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -109,6 +111,7 @@ export function createWebhookServer(d: WebhookServerDeps): WebhookServer {
             headers: storableHeaders(raw.headers),
             body: body.toString('utf8'),
             event,
+            requestId: String(req.id),
           },
           { deadline: Date.now() + deadlineMs },
         ),
@@ -118,6 +121,17 @@ export function createWebhookServer(d: WebhookServerDeps): WebhookServer {
       // Nothing acknowledged: if the transaction still commits, the provider's retry is a duplicate.
       return storageDown(reply, req.log, err);
     }
+    // The request's one log line says what became of its event.
+    req.logFields =
+      stored.status === 'duplicate'
+        ? { provider: name, outcome: 'duplicate' }
+        : {
+            provider: name,
+            outcome: stored.result.outcome,
+            inboxId: stored.inboxId,
+            depositId: stored.result.depositId,
+            status: stored.result.changes.at(-1)?.to,
+          };
     if (stored.status === 'duplicate') {
       count('duplicate');
       return reply.send({ status: 'duplicate' });

@@ -79,6 +79,41 @@ describe('logs and metrics', () => {
     expect(applied).toMatchObject({ provider: 'sandbox', status: 'COMPLETED' });
     expect(applied!.depositId).toMatch(/^[0-9a-f-]{36}$/);
     expect(applied!.tenantId).toMatch(/^[0-9a-f-]{36}$/);
+    // The webhook's request line and its applied event's line share the request id.
+    const request = requests.find((r) => r.reqId === applied!.reqId);
+    expect(request).toMatchObject({
+      url: '/webhooks/sandbox',
+      statusCode: 200,
+      provider: 'sandbox',
+      outcome: 'applied',
+      depositId: applied!.depositId,
+      inboxId: applied!.inboxId,
+      status: 'COMPLETED',
+    });
+  });
+
+  it("keeps a caller's plain x-request-id, replaces anything else with a UUID, and returns it", async () => {
+    const ask = (id?: string) =>
+      fetch(`${t.webhookUrl}/healthz`, { headers: id === undefined ? {} : { 'x-request-id': id } });
+    const kept = await ask('trace-42.a:b');
+    expect(kept.headers.get('x-request-id')).toBe('trace-42.a:b');
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+    for (const bad of ['x'.repeat(129), 'two words', 'quote"d']) {
+      expect((await ask(bad)).headers.get('x-request-id')).toMatch(uuid);
+    }
+    // Gateway and sidecar in one process make ids of their own that never collide.
+    const a = (await ask()).headers.get('x-request-id');
+    const b = (await fetch(`${t.gatewayUrl}/healthz`)).headers.get('x-request-id');
+    expect(a).toMatch(uuid);
+    expect(b).toMatch(uuid);
+    expect(a).not.toBe(b);
+    // Health checks are not logged; other requests are, under the caller's id.
+    const logged = await fetch(`${t.webhookUrl}/webhooks/nope`, {
+      method: 'POST',
+      headers: { 'x-request-id': 'trace-43' },
+    });
+    expect(logged.status).toBe(404);
+    await eventually(async () => lines.some((l) => l.includes('"reqId":"trace-43"')) || undefined, 2000, 20);
   });
 
   it('exposes the contract metric names on both ports', async () => {
