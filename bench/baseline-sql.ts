@@ -1,9 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { pino } from 'pino';
-import type { IntentStore } from '../src/bus/intent-store.js';
+import { decide, moneyFor } from '../src/domain/apply-rules.js';
+import type { DepositStatus, RejectionReason } from '../src/domain/deposit-status.js';
 import type { NormalizedEvent } from '../src/domain/events.js';
-import { EventApplier } from '../src/services/apply-event.service.js';
+import { OUTBOX_NOTIFY_CHANNEL } from '../src/services/outbox-relay.js';
 import { parseLayer1Event } from '../src/webhooks/providers/layer1.provider.js';
 import { parseSandboxEvent } from '../src/webhooks/providers/sandbox.provider.js';
 import { receive, reply, runTool, sleep, summarize, wallMs, type Message } from './common.js';
@@ -11,17 +12,12 @@ import { signedRequest, type PlannedEvent } from './events.js';
 import type { IngestResult } from './load-ingest.js';
 
 /**
- * The baseline of scenario 1: exactly the SQL statements one webhook costs the sidecar,
- * issued directly with `pg` at the same concurrency. It drives the app's own
- * `EventApplier.ingest` (src/services/apply-event.service.ts) on a plain `pg.Pool`, so the
- * statements cannot drift from the app's: no HTTP, no signature check, no ORM, no Redis
- * (a no-op intent store), no logging; payloads are parsed before the clock starts. What is
- * left is the database's own cost plus the rules, the floor of the app's.
- *
- * Per event (see EventApplier): begin; insert into webhook_inbox ... returning, joined with
- * the deposit row locked `for update`; one statement of data-modifying CTEs writing the
- * timeline, the deposit, the outbox (+ NOTIFY), the ledger entry and balance of a completing
- * event, and the inbox outcome; commit.
+ * The baseline of scenario 1: the SQL statements one webhook needs, issued directly with
+ * `pg` at the same concurrency, one transaction per event (`applyOne` below, written out
+ * here so that no change to the app can move it): no HTTP, no signature check, no ORM, no
+ * Redis, no logging; payloads are parsed before the clock starts. What is left is the
+ * database's own cost plus the rules: the floor of a one-webhook-one-transaction design.
+ * The app may do better than this by grouping webhooks into shared statements and commits.
  *
  * Paced mode (the floor of scenario 2): the same statements for each event at a
  * fixed rate (open loop), then one Redis PUBLISH of the change that a
@@ -167,35 +163,124 @@ async function paced(
   };
 }
 
-const silent = pino({ level: 'silent' });
-const noIntents: IntentStore = {
-  put: async () => undefined,
-  take: async () => null,
-  ping: async () => true,
-};
-const appliers = new WeakMap<pg.Pool, EventApplier>();
-
+/**
+ * One webhook, one transaction, the fewest statements a careful hand-written implementation
+ * issues for it: begin; the inbox insert joined with the deposit row locked; the rules (the
+ * app's pure `decide`); one statement of data-modifying CTEs; commit. Written out here, not
+ * borrowed from the app, so that no change to the app can move its own baseline.
+ */
 async function applyOne(pool: pg.Pool, p: Prepared): Promise<void> {
-  let applier = appliers.get(pool);
-  if (!applier) {
-    // One transaction per event, as many at once as there are connections: the statements of
-    // one webhook, issued directly (the app may group several webhooks into one commit).
-    applier = new EventApplier({
-      pool,
-      intents: noIntents,
-      logger: silent,
-      maxBatch: 1,
-      maxInFlight: pool.options.max,
-    });
-    appliers.set(pool, applier);
+  const e = p.event;
+  if (e.kind !== 'deposit' || e.ref.by !== 'id') throw new Error('baseline events are deposit events by id');
+  const c = await pool.connect();
+  try {
+    await c.query('begin');
+    const rows = await c.query<DepositRow & { inbox_id: string; received_at: Date }>(
+      `with d as materialized (select ${DEPOSIT_COLUMNS} from deposit d where id = $5 and provider = $1 for update),
+       stored as (
+         insert into webhook_inbox (provider, dedupe_key, headers, body)
+         select $1, $2, $3, $4 from (select count(*) from d) locked
+         on conflict (provider, dedupe_key) do nothing returning id, received_at)
+       select stored.id as inbox_id, stored.received_at, d.* from stored left join d on true`,
+      [p.e.provider, p.dedupeKey, p.headers, p.body, e.ref.depositId],
+    );
+    const row = rows.rows[0];
+    if (!row?.id) throw new Error(`baseline event not stored or unmatched: ${p.dedupeKey}`);
+    const decision = decide(
+      {
+        status: row.status,
+        currency: row.currency,
+        amount: row.amount,
+        minAmount: row.min_amount,
+        maxAmount: row.max_amount,
+        expiresAt: new Date(row.expires_at),
+        rejectionReason: row.rejection_reason,
+      },
+      e,
+      row.received_at,
+      new Date(),
+    );
+    const patch = Object.entries(decision.patch);
+    if (patch.length === 0) throw new Error(`baseline event changed nothing: ${p.dedupeKey}`);
+    const money = moneyFor({ currency: row.currency }, e);
+    const params: unknown[] = [];
+    const v = (x: unknown) => `$${params.push(x)}`;
+    const ctes = [
+      `ev as (insert into deposit_event (id, deposit_id, inbox_id, status, provider_status, amount, currency, tx_hash,
+         network, fee, occurred_at, received_at)
+       values (${[
+         randomUUID(),
+         row.id,
+         row.inbox_id,
+         e.status,
+         e.providerStatus,
+         money?.amount ?? null,
+         money?.currency ?? null,
+         e.txHash ?? null,
+         e.network ?? null,
+         e.fee ?? null,
+         e.occurredAt ?? row.received_at,
+         row.received_at,
+       ]
+         .map(v)
+         .join(', ')})
+       on conflict (inbox_id) do nothing)`,
+      `inbox as (update webhook_inbox set processed_at = now(), outcome = 'applied', deposit_id = ${v(row.id)},
+         error = null, attempts = attempts + 1 where id = ${v(row.inbox_id)})`,
+      `upd as (update deposit set ${patch.map(([k, x]) => `${COLUMN[k as keyof typeof COLUMN]} = ${v(x ?? null)}`).join(', ')},
+         updated_at = now() where id = ${v(row.id)})`,
+    ];
+    if (decision.changes.length > 0) {
+      const values = decision.changes.map(
+        (ch) => `(${[row.tenant_id, row.id, row.user_id, ch.to, ch.from].map(v).join(', ')})`,
+      );
+      ctes.push(
+        `ob as (insert into outbox (tenant_id, deposit_id, user_id, status, previous_status) values ${values.join(', ')})`,
+      );
+    }
+    if (decision.credit) {
+      const { amount, currency } = decision.credit;
+      ctes.push(
+        `led as (insert into ledger_entry (id, deposit_id, tenant_id, user_id, currency, amount)
+           values (${[randomUUID(), row.id, row.tenant_id, row.user_id, currency, amount].map(v).join(', ')})
+           on conflict (deposit_id) do nothing returning amount)`,
+        `bal as (insert into balance (id, tenant_id, user_id, currency, available)
+           select ${[randomUUID(), row.tenant_id, row.user_id, currency].map(v).join(', ')}, amount from led
+           on conflict (tenant_id, user_id, currency)
+           do update set available = balance.available + excluded.available, updated_at = now())`,
+      );
+    }
+    const notify = decision.changes.length > 0 ? `, pg_notify(${v(OUTBOX_NOTIFY_CHANNEL)}, '')` : '';
+    await c.query(`with ${ctes.join(',\n')} select 1${notify}`, params);
+    await c.query('commit');
+  } catch (err) {
+    await c.query('rollback').catch(() => undefined);
+    throw err;
+  } finally {
+    c.release();
   }
-  const r = await applier.ingest({
-    provider: p.e.provider,
-    dedupeKey: p.dedupeKey,
-    headers: JSON.parse(p.headers) as Record<string, string>,
-    body: p.body,
-    event: p.event,
-  });
-  if (r.status !== 'accepted' || r.result.outcome !== 'applied')
-    throw new Error(`baseline event not applied: ${JSON.stringify(r)}`);
 }
+
+interface DepositRow {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  currency: string;
+  amount: string | null;
+  min_amount: string | null;
+  max_amount: string | null;
+  status: DepositStatus;
+  rejection_reason: RejectionReason | null;
+  expires_at: Date;
+}
+
+const DEPOSIT_COLUMNS = `d.id, d.tenant_id, d.user_id, d.currency, d.amount, d.min_amount, d.max_amount, d.status,
+  d.rejection_reason, d.expires_at`;
+
+const COLUMN = {
+  status: 'status',
+  receivedAmount: 'received_amount',
+  receivedCurrency: 'received_currency',
+  paymentState: 'payment_state',
+  rejectionReason: 'rejection_reason',
+} as const;

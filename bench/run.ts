@@ -37,7 +37,8 @@ import type { E2EResult, SendJob, SwarmJob } from './subscribers.js';
  * Environment: BENCH_SCALE (default 1; e.g. 0.1 for a quick try), BENCH_CONCURRENCY (default 16), BENCH_LOG_LEVEL
  * (the app's LOG_LEVEL, default info), BENCH_PROFILE=0 (skip the CPU profile),
  * BENCH_KEEP=1 (keep the temporary folder: logs and the .cpuprofile), BENCH_APP_DIR (run the app from
- * a copy of the repository holding a candidate change, to measure it against the same baselines).
+ * a copy of the repository holding a candidate change, to measure it against the same baselines),
+ * BENCH_ONLY=ingest (scenario 1 only, printed, nothing written).
  */
 
 const scale = Number(process.env.BENCH_SCALE ?? '1');
@@ -384,6 +385,21 @@ async function main(): Promise<Results> {
     appRuns.push(a);
     for (const [k, v] of Object.entries(a.result.outcomes)) outcomes[k] = (outcomes[k] ?? 0) + v;
     log(line(a));
+  }
+
+  if (process.env.BENCH_ONLY === 'ingest') {
+    // A quick comparison while working on the hot path: scenario 1 only, nothing written.
+    const rate = (runs: Measured[]) => runs.reduce((sum, m) => sum + m.result.perSecond, 0) / runs.length;
+    const cpu = (runs: Measured[], k: 'app' | 'client' | 'postgres') =>
+      runs.reduce((sum, m) => sum + m.cpu[k], 0) / runs.length;
+    log(
+      `ingest only: sidecar ${rate(appRuns).toFixed(0)}/s vs raw SQL ${rate(baselineRuns).toFixed(0)}/s, ` +
+        `ratio ${(rate(appRuns) / rate(baselineRuns)).toFixed(2)}; CPU ms/event sidecar ${cpu(appRuns, 'app').toFixed(2)} ` +
+        `+ postgres ${cpu(appRuns, 'postgres').toFixed(2)}, raw client ${cpu(baselineRuns, 'client').toFixed(2)} ` +
+        `+ postgres ${cpu(baselineRuns, 'postgres').toFixed(2)}; docs/benchmarks.md not written`,
+    );
+    await cleanup();
+    process.exit(0);
   }
 
   // 2 (floor). The same statements at 500/s with one Redis pub/sub hop, while no app process runs.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { decide, moneyFor, type Decision, type DepositSnapshot } from '../domain/apply-rules.js';
-import { DepositStatus, type RejectionReason } from '../domain/deposit-status.js';
+import { DepositStatus, type PaymentState, type RejectionReason } from '../domain/deposit-status.js';
 import type {
   DepositEventInput,
   NormalizedEvent,
@@ -80,23 +80,36 @@ interface DepositRow {
   min_amount: string | null;
   max_amount: string | null;
   status: DepositStatus;
+  received_amount: string | null;
+  received_currency: string | null;
+  payment_state: PaymentState | null;
   rejection_reason: RejectionReason | null;
-  expires_at: Date;
+  /** As Postgres prints it (MikroORM's type parsers on this pool). */
+  expires_at: string;
+}
+
+/** One event ready for the rules: stored, and its deposit (if it has one) locked. */
+interface Locked {
+  stored: StoredEvent;
+  deposit?: DepositRow;
 }
 
 const DEPOSIT_COLUMNS = `d.id, d.tenant_id, d.user_id, d.currency, d.amount, d.min_amount, d.max_amount, d.status,
-  d.rejection_reason, d.expires_at`;
+  d.received_amount, d.received_currency, d.payment_state, d.rejection_reason, d.expires_at`;
 
 /**
- * Applies one event in one transaction: lock the deposit row (concurrent deliveries for
- * one deposit serialize here), take the Redis intent on the first notification, run the
- * pure rules, then write the timeline, the deposit, one outbox row per status change, the
- * credit (unique per deposit) and the inbox outcome in one statement. Safe to run any
- * number of times for the same event.
+ * Applies events in one transaction per batch: lock the deposit rows (concurrent deliveries
+ * for one deposit serialize here), take the Redis intent on a deposit's first notification,
+ * run the pure rules event by event, then write the timelines, the deposits, one outbox row
+ * per status change, the credits (unique per deposit) and the inbox outcomes in one
+ * statement. Safe to run any number of times for the same event.
  *
- * The request path (`ingest`) also stores the event in that transaction: four round trips
- * and one commit per webhook. If applying fails for any reason but storage, the event is
- * stored alone and the inbox processor applies it later: accepted always means stored.
+ * The request path (`ingest`) also stores the events in that transaction: begin, one
+ * statement that stores the batch and locks its deposits, one that writes it, commit: four
+ * round trips and one commit whether the batch holds one webhook or thirty-two. Both
+ * statements are prepared once per connection and run with generic plans (no planning per
+ * batch). If applying fails for any reason but storage, each event is stored alone and the
+ * inbox processor applies it later: accepted always means stored.
  */
 export class EventApplier {
   constructor(private readonly d: EventApplierDeps) {}
@@ -147,18 +160,23 @@ export class EventApplier {
     let results: IngestResult[];
     try {
       results = await this.inTransaction(async (c) => {
-        // Locks are taken in one global order (deposit, then inbox key), so transactions
-        // that share deposits or copies of one message wait for each other but never
-        // deadlock: a copy queues behind the deposit lock of the transaction holding the
-        // original and then finds it stored.
-        const out: IngestResult[] = new Array<IngestResult>(batch.length);
-        for (const i of lockOrder(batch.map((p) => p.e))) out[i] = await this.storeAndApply(c, batch[i].e, now);
-        return out;
+        const locked = await this.storeAll(
+          c,
+          batch.map((p) => p.e),
+        );
+        // Copies of an event stored by this batch or before it are duplicates; the rest apply.
+        const fresh = locked.filter((l): l is Locked => l !== 'duplicate');
+        const applied = await this.applyAll(c, fresh, now);
+        return locked.map((l) =>
+          l === 'duplicate'
+            ? ({ status: 'duplicate' } as const)
+            : { status: 'accepted' as const, inboxId: l.stored.inboxId, result: applied[fresh.indexOf(l)] },
+        );
       });
     } catch (err) {
       if (batch.length === 1 && isTransient(err) && attempt < 4) {
-        // Postgres aborted this transaction for another's sake. `lockOrder` makes that rare
-        // (one deposit reached through two references could still do it): run it again.
+        // Postgres aborted this transaction for another's sake. The lock order of `storeAll`
+        // makes that rare (two batches' verification upserts could still cross): run it again.
         this.d.logger.info(
           { provider: batch[0].e.provider, attempt, code: (err as { code?: string }).code },
           'transaction aborted for another; retrying',
@@ -182,35 +200,66 @@ export class EventApplier {
     });
   }
 
-  /** Stored and, for a deposit event, its deposit locked, in one statement; then the rules. */
-  private async storeAndApply(c: pg.PoolClient, e: IncomingEvent, now: Date): Promise<IngestResult> {
-    const ref = e.event.kind === 'deposit' ? depositLookup(e.provider, e.event, 5) : undefined;
-    // The deposit row is locked before the inbox row is inserted (the insert reads the lock's
-    // result, so Postgres cannot run them the other way round): see `lockOrder`.
-    const rows = await c.query<{ inbox_id: string; received_at: Date } & Partial<DepositRow>>(
-      ref
-        ? `with d as materialized (select ${DEPOSIT_COLUMNS} from deposit d where ${ref.where} for update),
-           stored as (
-             insert into webhook_inbox (provider, dedupe_key, headers, body)
-             select $1, $2, $3, $4 from (select count(*) from d) locked
-             on conflict (provider, dedupe_key) do nothing returning id, received_at)
-           select stored.id as inbox_id, stored.received_at, d.* from stored left join d on true`
-        : `insert into webhook_inbox (provider, dedupe_key, headers, body) values ($1, $2, $3, $4)
-           on conflict (provider, dedupe_key) do nothing returning id as inbox_id, received_at`,
-      [e.provider, e.dedupeKey, JSON.stringify(e.headers), e.body, ...(ref?.params ?? [])],
-    );
-    if (rows.rows.length === 0) return { status: 'duplicate' };
-    const row = rows.rows[0];
-    const stored: StoredEvent = {
-      inboxId: String(row.inbox_id),
-      provider: e.provider,
-      receivedAt: new Date(row.received_at),
-      event: e.event,
-      requestId: e.requestId,
-    };
-    const deposit = row.id ? (row as DepositRow) : undefined;
-    const result = await this.applyIn(c, stored, now, deposit);
-    return { status: 'accepted', inboxId: stored.inboxId, result };
+  /**
+   * Stores a batch and locks its deposits in one statement. Locks are taken in one global
+   * order, deposits by id and then inbox keys by (provider, key), and the inserts wait for
+   * every deposit lock (they read the lock's result): transactions sharing deposits or
+   * copies of one message wait for each other but never in a circle. A copy of a message
+   * another transaction is storing queues behind its deposit lock and then finds it stored.
+   * @returns per event: what was stored and its locked deposit, or 'duplicate'.
+   */
+  private async storeAll(c: pg.PoolClient, events: IncomingEvent[]): Promise<(Locked | 'duplicate')[]> {
+    const refs = events.map((e) => (e.event.kind === 'deposit' ? depositRef(e.event) : undefined));
+    const rows = await c.query<
+      { inbox_id: string; inbox_provider: string; inbox_key: string; received_at: string } & Partial<DepositRow>
+    >({
+      name: 'store-batch',
+      text: `with input as (
+         select * from unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::uuid[], $6::text[])
+           as i(provider, dedupe_key, headers, body, ref_id, ref_pref)),
+       ids as (
+         select id from deposit where id = any($5::uuid[])
+         union select d.id from input i join deposit d on d.provider = i.provider and d.provider_ref = i.ref_pref),
+       d as materialized (
+         select ${DEPOSIT_COLUMNS}, d.provider, d.provider_ref from deposit d
+         where d.id = any(array(select id from ids)) order by d.id for update),
+       stored as (
+         insert into webhook_inbox (provider, dedupe_key, headers, body)
+         select provider, dedupe_key, headers, body from input, (select count(*) from d) locked
+         order by provider, dedupe_key
+         on conflict (provider, dedupe_key) do nothing returning id, provider, dedupe_key, received_at)
+       select distinct on (s.id) s.id as inbox_id, s.provider as inbox_provider, s.dedupe_key as inbox_key,
+         s.received_at, ${DEPOSIT_COLUMNS}
+       from stored s join input i on i.provider = s.provider and i.dedupe_key = s.dedupe_key
+       left join d on d.provider = i.provider and (d.id = i.ref_id or d.provider_ref = i.ref_pref)
+       order by s.id`,
+      values: [
+        events.map((e) => e.provider),
+        events.map((e) => e.dedupeKey),
+        events.map((e) => JSON.stringify(e.headers)),
+        events.map((e) => e.body),
+        refs.map((r) => (r?.by === 'id' ? r.depositId : null)),
+        refs.map((r) => (r?.by === 'providerRef' ? r.providerRef : null)),
+      ],
+    });
+    const byKey = new Map(rows.rows.map((r) => [`${r.inbox_provider}\u0000${r.inbox_key}`, r]));
+    return events.map((e) => {
+      const key = `${e.provider}\u0000${e.dedupeKey}`;
+      const row = byKey.get(key);
+      // The first of several copies in one batch is stored; the others are its duplicates.
+      if (!row) return 'duplicate';
+      byKey.delete(key);
+      return {
+        stored: {
+          inboxId: String(row.inbox_id),
+          provider: e.provider,
+          receivedAt: new Date(row.received_at),
+          event: e.event,
+          requestId: e.requestId,
+        },
+        deposit: row.id ? (row as DepositRow) : undefined,
+      };
+    });
   }
 
   /**
@@ -246,17 +295,16 @@ export class EventApplier {
       );
       if (claim.rows.length === 0) return { outcome: 'skipped', changes: [] } satisfies ApplyResult;
       let deposit: DepositRow | undefined;
-      if (stored.event.kind === 'deposit') {
-        const ref = depositLookup(stored.provider, stored.event, 1);
-        if (ref) {
-          const rows = await c.query<DepositRow>(
-            `select ${DEPOSIT_COLUMNS} from deposit d where ${ref.where} for update`,
-            ref.params,
-          );
-          deposit = rows.rows[0];
-        }
+      const ref = stored.event.kind === 'deposit' ? depositRef(stored.event) : undefined;
+      if (ref) {
+        const rows = await c.query<DepositRow>(
+          `select ${DEPOSIT_COLUMNS} from deposit d
+           where ${ref.by === 'id' ? 'd.id' : 'd.provider_ref'} = $1 and d.provider = $2 for update`,
+          [ref.by === 'id' ? ref.depositId : ref.providerRef, stored.provider],
+        );
+        deposit = rows.rows[0];
       }
-      return this.applyIn(c, stored, now, deposit);
+      return (await this.applyAll(c, [{ stored, deposit }], now))[0];
     });
     this.observe(stored.provider, started, result);
     return result;
@@ -274,7 +322,9 @@ export class EventApplier {
     const c = await this.d.pool.connect();
     let broken = false;
     try {
-      await c.query('begin');
+      // Generic plans for the prepared statements (their shape, not their arrays, decides the
+      // plan): without it Postgres plans the CTEs anew for every batch.
+      await c.query('begin; set local plan_cache_mode = force_generic_plan');
       const out = await work(c);
       await c.query('commit');
       return out;
@@ -288,130 +338,73 @@ export class EventApplier {
     }
   }
 
-  /** Everything after the lock; `deposit` is the locked row (absent: no such deposit for this provider). */
-  private async applyIn(c: pg.PoolClient, stored: StoredEvent, now: Date, deposit?: DepositRow): Promise<ApplyResult> {
-    const e = stored.event;
-    let result: ApplyResult;
-    switch (e.kind) {
-      case 'unsupported':
-        result = { outcome: 'unsupported', changes: [] };
-        break;
-      case 'verification':
-        result = await this.applyVerification(c, e, stored.receivedAt);
-        break;
-      case 'wallet-balance':
-        result = await this.applyWalletBalance(c, stored.provider, e, stored.receivedAt);
-        break;
-      case 'deposit':
-        if (deposit) return this.applyDeposit(c, stored, e, deposit, now);
-        result = { outcome: 'unmatched', changes: [] };
-        break;
-    }
-    await c.query(
-      `update webhook_inbox set processed_at = now(), outcome = $2, deposit_id = null, error = null, attempts = attempts + 1
-       where id = $1`,
-      [stored.inboxId, result.outcome],
-    );
-    return result;
-  }
+  /**
+   * Everything after the locks, for a batch: the rules event by event in arrival order (a
+   * deposit's later event sees what its earlier one did), then one statement writes the
+   * timeline, the deposits, one outbox row per status change, the credits (unique per
+   * deposit) with the balances, and every inbox outcome. Safe to run again for an event.
+   */
+  private async applyAll(c: pg.PoolClient, batch: Locked[], now: Date): Promise<ApplyResult[]> {
+    const w = new BatchWrites();
+    const states = new Map<string, DepositState>();
+    // The first notification of a PENDING deposit takes its Redis intent (the seed's guard).
+    const pending = new Map<string, DepositRow>();
+    for (const { deposit } of batch) if (deposit?.status === DepositStatus.PENDING) pending.set(deposit.id, deposit);
+    await Promise.all([...pending.values()].map((row) => this.takeIntent(row)));
 
-  private async applyDeposit(
-    c: pg.PoolClient,
-    stored: StoredEvent,
-    e: DepositEventInput,
-    row: DepositRow,
-    now: Date,
-  ): Promise<ApplyResult> {
-    if (row.status === DepositStatus.PENDING) await this.takeIntent(row);
-    const snapshot: DepositSnapshot = {
-      status: row.status,
-      currency: row.currency,
-      amount: row.amount,
-      minAmount: row.min_amount,
-      maxAmount: row.max_amount,
-      expiresAt: new Date(row.expires_at),
-      rejectionReason: row.rejection_reason,
-    };
-    const decision = decide(snapshot, e, stored.receivedAt, now);
-    const patch = Object.entries(decision.patch);
-    const outcome: ApplyOutcome = patch.length > 0 ? 'applied' : 'unchanged';
-    const money = moneyFor({ currency: row.currency }, e);
+    const results: ApplyResult[] = [];
+    const statusAfter: (DepositStatus | undefined)[] = [];
+    for (const { stored, deposit } of batch) {
+      const e = stored.event;
+      let result: ApplyResult;
+      if (e.kind === 'deposit' && deposit) {
+        let state = states.get(deposit.id);
+        if (!state) states.set(deposit.id, (state = DepositState.of(deposit)));
+        const decision = decide(state.snapshot(), e, stored.receivedAt, now);
+        const outcome: ApplyOutcome = Object.keys(decision.patch).length > 0 ? 'applied' : 'unchanged';
+        const money = moneyFor({ currency: deposit.currency }, e);
+        w.event(randomUUID(), deposit.id, stored.inboxId, e, money, stored.receivedAt);
+        state.apply(decision.patch);
+        statusAfter.push(state.status);
+        for (const ch of decision.changes) w.outbox(deposit, ch);
+        if (decision.credit) w.credit(deposit, decision.credit);
+        w.inbox(stored.inboxId, outcome, deposit.id);
+        result = { outcome, depositId: deposit.id, changes: decision.changes };
+        if (decision.credit) result.credited = decision.credit;
+      } else {
+        if (e.kind === 'verification') result = await this.applyVerification(c, e, stored.receivedAt);
+        else if (e.kind === 'wallet-balance') {
+          result = await this.applyWalletBalance(c, stored.provider, e, stored.receivedAt);
+        } else result = { outcome: e.kind === 'unsupported' ? 'unsupported' : 'unmatched', changes: [] };
+        w.inbox(stored.inboxId, result.outcome, null);
+        statusAfter.push(undefined);
+      }
+      results.push(result);
+    }
+    for (const state of states.values()) if (state.dirty) w.deposit(state);
 
-    // One statement: timeline, deposit, outbox, credit, inbox outcome (data-modifying CTEs all run).
-    const params: unknown[] = [];
-    const p = (v: unknown) => `$${params.push(v)}`;
-    const ctes = [
-      `ev as (insert into deposit_event (id, deposit_id, inbox_id, status, provider_status, amount, currency, tx_hash, network, fee, occurred_at, received_at)
-         values (${[
-           randomUUID(),
-           row.id,
-           stored.inboxId,
-           e.status,
-           e.providerStatus.slice(0, 100),
-           money?.amount ?? null,
-           money?.currency ?? null,
-           e.txHash?.slice(0, 200) ?? null,
-           e.network?.slice(0, 100) ?? null,
-           e.fee ?? null,
-           e.occurredAt ?? stored.receivedAt,
-           stored.receivedAt,
-         ]
-           .map(p)
-           .join(', ')}) on conflict (inbox_id) do nothing)`,
-      `inbox as (update webhook_inbox set processed_at = now(), outcome = ${p(outcome)}, deposit_id = ${p(row.id)},
-         error = null, attempts = attempts + 1 where id = ${p(stored.inboxId)})`,
-    ];
-    if (patch.length > 0) {
-      const sets = patch.map(([k, v]) => `${PATCH_COLUMNS[k as keyof Decision['patch']]} = ${p(v ?? null)}`);
-      ctes.push(`upd as (update deposit set ${sets.join(', ')}, updated_at = now() where id = ${p(row.id)})`);
-    }
-    if (decision.changes.length > 0) {
-      const values = decision.changes.map(
-        (ch) => `(${[row.tenant_id, row.id, row.user_id, ch.to, ch.from].map(p).join(', ')})`,
-      );
-      ctes.push(
-        `ob as (insert into outbox (tenant_id, deposit_id, user_id, status, previous_status) values ${values.join(', ')})`,
-      );
-    }
-    if (decision.credit) {
-      const { amount, currency } = decision.credit;
-      ctes.push(
-        `led as (insert into ledger_entry (id, deposit_id, tenant_id, user_id, currency, amount)
-           values (${[randomUUID(), row.id, row.tenant_id, row.user_id, currency, amount].map(p).join(', ')})
-           on conflict (deposit_id) do nothing returning amount)`,
-        `bal as (insert into balance (id, tenant_id, user_id, currency, available)
-           select ${[randomUUID(), row.tenant_id, row.user_id, currency].map(p).join(', ')}, amount from led
-           on conflict (tenant_id, user_id, currency) do update set available = balance.available + excluded.available, updated_at = now())`,
-      );
-    }
-    const notify = decision.changes.length > 0 ? `, pg_notify(${p(OUTBOX_NOTIFY_CHANNEL)}, '')` : '';
-    const credited = decision.credit ? '(select count(*) from led)' : '0';
-    const out = await c.query<{ credited: string }>(
-      `with ${ctes.join(',\n')} select ${credited} as credited${notify}`,
-      params,
-    );
-    const result: ApplyResult = {
-      outcome,
-      depositId: row.id,
-      changes: decision.changes,
-      credited: Number(out.rows[0].credited) > 0 ? decision.credit : undefined,
-    };
-    if (outcome === 'applied') {
-      this.d.logger.info(
-        {
-          reqId: stored.requestId,
-          provider: stored.provider,
-          inboxId: stored.inboxId,
-          depositId: row.id,
-          tenantId: row.tenant_id,
-          status: decision.patch.status ?? row.status,
-          changes: decision.changes,
-          credited: result.credited,
-        },
-        'event applied',
-      );
-    }
-    return result;
+    const credited = await w.run(c);
+    batch.forEach(({ stored, deposit }, i) => {
+      const r = results[i];
+      // A credit the ledger already held (an earlier delivery) is not a credit now.
+      if (r.credited && !credited.has(r.depositId!)) delete r.credited;
+      if (r.outcome === 'applied' && deposit) {
+        this.d.logger.info(
+          {
+            reqId: stored.requestId,
+            provider: stored.provider,
+            inboxId: stored.inboxId,
+            depositId: deposit.id,
+            tenantId: deposit.tenant_id,
+            status: statusAfter[i],
+            changes: r.changes,
+            credited: r.credited,
+          },
+          'event applied',
+        );
+      }
+    });
+    return results;
   }
 
   /** The seed's once-only guard: read-and-delete. Postgres decides; a missing intent changes nothing. */
@@ -459,56 +452,173 @@ export class EventApplier {
   }
 }
 
-const PATCH_COLUMNS: Record<keyof Decision['patch'], string> = {
-  status: 'status',
-  receivedAmount: 'received_amount',
-  receivedCurrency: 'received_currency',
-  paymentState: 'payment_state',
-  rejectionReason: 'rejection_reason',
-};
-
 /**
- * How to find an event's deposit: by our id (only if it is a UUID: anything else cannot match,
- * and Postgres would refuse the cast) or by the provider's reference, always of that provider.
- * @param first the number of the first of its two parameters in the statement.
+ * How to find an event's deposit, always among that provider's deposits: by our id (only if
+ * it is a UUID: anything else cannot match, and Postgres would refuse the cast) or by the
+ * provider's reference.
  */
-function depositLookup(
-  provider: string,
+function depositRef(
   e: DepositEventInput,
-  first: number,
-): { where: string; params: unknown[] } | undefined {
-  const [a, b] = [`$${first}`, `$${first + 1}`];
-  if (e.ref.by === 'id') {
-    return isUuid(e.ref.depositId)
-      ? { where: `id = ${a} and provider = ${b}`, params: [e.ref.depositId, provider] }
-      : undefined;
-  }
-  return { where: `provider_ref = ${a} and provider = ${b}`, params: [e.ref.providerRef, provider] };
+): { by: 'id'; depositId: string } | { by: 'providerRef'; providerRef: string } | undefined {
+  if (e.ref.by === 'id') return isUuid(e.ref.depositId) ? { by: 'id', depositId: e.ref.depositId } : undefined;
+  return { by: 'providerRef', providerRef: e.ref.providerRef };
 }
 
-/**
- * The order in which a batch takes its locks: events that lock a deposit first, by deposit
- * reference, then the rest; ties by inbox key. Every transaction taking its locks in one
- * global order (deposit row before inbox key) is what keeps concurrent batches, in one
- * process or many, from waiting on each other in a circle.
- * @returns indexes into `events`.
- */
-export function lockOrder(events: readonly Pick<IncomingEvent, 'provider' | 'dedupeKey' | 'event'>[]): number[] {
-  const keys = events.map((e) => {
-    const ref = e.event.kind === 'deposit' ? depositLookup(e.provider, e.event, 1) : undefined;
-    return {
-      group: ref ? 0 : 1,
-      deposit: ref ? `${e.provider}\u0000${ref.params.join('\u0000')}` : '',
-      inbox: `${e.provider}\u0000${e.dedupeKey}`,
-    };
-  });
-  const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-  return keys
-    .map((_, i) => i)
-    .sort(
-      (i, j) =>
-        keys[i].group - keys[j].group || cmp(keys[i].deposit, keys[j].deposit) || cmp(keys[i].inbox, keys[j].inbox),
+/** A deposit's columns the rules change, as a batch's events move it along. */
+class DepositState {
+  dirty = false;
+  private constructor(
+    readonly row: DepositRow,
+    public status: DepositStatus,
+    public receivedAmount: string | null,
+    public receivedCurrency: string | null,
+    public paymentState: PaymentState | null,
+    public rejectionReason: RejectionReason | null,
+  ) {}
+
+  static of(row: DepositRow): DepositState {
+    return new DepositState(
+      row,
+      row.status,
+      row.received_amount,
+      row.received_currency,
+      row.payment_state,
+      row.rejection_reason,
     );
+  }
+
+  snapshot(): DepositSnapshot {
+    return {
+      status: this.status,
+      currency: this.row.currency,
+      amount: this.row.amount,
+      minAmount: this.row.min_amount,
+      maxAmount: this.row.max_amount,
+      expiresAt: new Date(this.row.expires_at),
+      rejectionReason: this.rejectionReason,
+    };
+  }
+
+  apply(patch: Decision['patch']): void {
+    if (Object.keys(patch).length === 0) return;
+    this.dirty = true;
+    if ('status' in patch) this.status = patch.status!;
+    if ('receivedAmount' in patch) this.receivedAmount = patch.receivedAmount ?? null;
+    if ('receivedCurrency' in patch) this.receivedCurrency = patch.receivedCurrency ?? null;
+    if ('paymentState' in patch) this.paymentState = patch.paymentState ?? null;
+    if ('rejectionReason' in patch) this.rejectionReason = patch.rejectionReason ?? null;
+  }
+}
+
+/** What one batch writes, column by column: one statement of data-modifying CTEs over arrays. */
+class BatchWrites {
+  private readonly ev = columns(12);
+  private readonly inboxRows = columns(3);
+  private readonly dep = columns(6);
+  private readonly ob = columns(5);
+  private readonly led = columns(5);
+
+  event(
+    id: string,
+    depositId: string,
+    inboxId: string,
+    e: DepositEventInput,
+    money: { amount: string; currency: string } | undefined,
+    receivedAt: Date,
+  ): void {
+    push(this.ev, [
+      id,
+      depositId,
+      inboxId,
+      e.status,
+      e.providerStatus.slice(0, 100),
+      money?.amount ?? null,
+      money?.currency ?? null,
+      e.txHash?.slice(0, 200) ?? null,
+      e.network?.slice(0, 100) ?? null,
+      e.fee ?? null,
+      (e.occurredAt ?? receivedAt).toISOString(),
+      receivedAt.toISOString(),
+    ]);
+  }
+
+  inbox(inboxId: string, outcome: ApplyOutcome, depositId: string | null): void {
+    push(this.inboxRows, [inboxId, outcome, depositId]);
+  }
+
+  deposit(s: DepositState): void {
+    push(this.dep, [s.row.id, s.status, s.receivedAmount, s.receivedCurrency, s.paymentState, s.rejectionReason]);
+  }
+
+  outbox(row: DepositRow, ch: { from: DepositStatus; to: DepositStatus }): void {
+    push(this.ob, [row.tenant_id, row.id, row.user_id, ch.to, ch.from]);
+  }
+
+  credit(row: DepositRow, credit: { amount: string; currency: string }): void {
+    push(this.led, [row.id, row.tenant_id, row.user_id, credit.currency, credit.amount]);
+  }
+
+  /** @returns the deposits credited by this statement. */
+  async run(c: pg.PoolClient): Promise<Set<string>> {
+    const params: unknown[] = [];
+    const arrays = (cols: unknown[][], types: string[]) => cols.map((col, i) => `$${params.push(col)}::${types[i]}[]`);
+    const ctes: string[] = [];
+    if (this.ev[0].length > 0) {
+      ctes.push(`ev as (insert into deposit_event (id, deposit_id, inbox_id, status, provider_status, amount, currency,
+          tx_hash, network, fee, occurred_at, received_at)
+        select * from unnest(${arrays(this.ev, ['uuid', 'uuid', 'bigint', 'text', 'text', 'numeric', 'text', 'text', 'text', 'numeric', 'timestamptz', 'timestamptz']).join(', ')})
+        on conflict (inbox_id) do nothing)`);
+    }
+    ctes.push(`inbox as (update webhook_inbox w set processed_at = now(), outcome = v.outcome, deposit_id = v.deposit_id,
+        error = null, attempts = w.attempts + 1
+      from unnest(${arrays(this.inboxRows, ['bigint', 'text', 'uuid']).join(', ')}) as v(id, outcome, deposit_id)
+      where w.id = v.id)`);
+    if (this.dep[0].length > 0) {
+      ctes.push(`upd as (update deposit d set status = v.status, received_amount = v.received_amount,
+          received_currency = v.received_currency, payment_state = v.payment_state,
+          rejection_reason = v.rejection_reason, updated_at = now()
+        from unnest(${arrays(this.dep, ['uuid', 'text', 'numeric', 'text', 'text', 'text']).join(', ')})
+          as v(id, status, received_amount, received_currency, payment_state, rejection_reason)
+        where d.id = v.id)`);
+    }
+    if (this.ob[0].length > 0) {
+      // Outbox ids follow the order of the rows (the order the changes happened in).
+      ctes.push(`ob as (insert into outbox (tenant_id, deposit_id, user_id, status, previous_status)
+        select tenant_id, deposit_id, user_id, status, previous_status
+        from unnest(${arrays(this.ob, ['uuid', 'uuid', 'text', 'text', 'text']).join(', ')})
+          with ordinality as v(tenant_id, deposit_id, user_id, status, previous_status, n)
+        order by n)`);
+    }
+    let credited = `'{}'::text[]`;
+    if (this.led[0].length > 0) {
+      // The unique ledger row is the exactly-once guarantee; the balance grows by what it took.
+      ctes.push(
+        `led as (insert into ledger_entry (id, deposit_id, tenant_id, user_id, currency, amount)
+          select gen_random_uuid(), * from unnest(${arrays(this.led, ['uuid', 'uuid', 'text', 'text', 'numeric']).join(', ')})
+          on conflict (deposit_id) do nothing returning deposit_id, tenant_id, user_id, currency, amount)`,
+        `bal as (insert into balance (id, tenant_id, user_id, currency, available)
+          select gen_random_uuid(), tenant_id, user_id, currency, sum(amount) from led group by tenant_id, user_id, currency
+          on conflict (tenant_id, user_id, currency)
+          do update set available = balance.available + excluded.available, updated_at = now())`,
+      );
+      credited = 'array(select deposit_id::text from led)';
+    }
+    const notify = this.ob[0].length > 0 ? `, pg_notify($${params.push(OUTBOX_NOTIFY_CHANNEL)}, '')` : '';
+    // Prepared once per connection and shape (at most 16 shapes): Postgres parses and plans
+    // these CTEs once instead of on every batch.
+    const shape = [this.ev, this.dep, this.ob, this.led].map((cols) => (cols[0].length > 0 ? 1 : 0)).join('');
+    const out = await c.query<{ credited: string[] }>({
+      name: `apply-batch-${shape}`,
+      text: `with ${ctes.join(',\n')} select ${credited} as credited${notify}`,
+      values: params,
+    });
+    return new Set(out.rows[0].credited);
+  }
+}
+
+const columns = (n: number): unknown[][] => Array.from({ length: n }, () => []);
+function push(cols: unknown[][], values: unknown[]): void {
+  values.forEach((v, i) => cols[i].push(v));
 }
 
 /** A deadlock or serialization failure: the transaction was aborted for another's sake, not for what it did. */

@@ -94,6 +94,73 @@ describe('group commit of concurrent webhooks', () => {
     expect(credits[0].n).toBe(11);
   });
 
+  it("applies a deposit's whole flow inside one shared transaction: each change once, in order, one credit", async () => {
+    const flow = async (userId: string) =>
+      (await t.app.deposits.create(tenantId, { userId, currency: 'ETH', amount: '0.20', provider: 'layer1' })).deposit
+        .id;
+    const [a, b] = [await flow('gc-flow'), await flow('gc-flow')];
+    const ingest = (fixture: string, id: string, key: string) => {
+      const body = fixtureFor(fixture, id);
+      return applier.ingest({
+        provider: 'layer1',
+        dedupeKey: key,
+        headers: {},
+        body,
+        event: parseLayer1Event(Buffer.from(body)),
+      });
+    };
+    // The first call takes the only transaction slot; everything sent meanwhile shares the next one.
+    const [, ...rest] = await Promise.all([
+      ingestPaid((await deposits(1, () => 'gc-flow-opener'))[0], 'gc-flow-opener'),
+      ...LAYER1_FLOW.map(([fixture]) => ingest(fixture, a, `gc-flow-a-${fixture}`)),
+      ...[...LAYER1_FLOW].reverse().map(([fixture]) => ingest(fixture, b, `gc-flow-b-${fixture}`)),
+      ingest('layer1/01-detected.json', '00000000-0000-4000-8000-000000000000', 'gc-flow-unmatched'),
+    ]);
+    expect(rest.map((r) => r.status)).toEqual(Array.from({ length: 11 }, () => 'accepted'));
+    const outcome = (r: IngestResult) => (r.status === 'accepted' ? r.result.outcome : r.status);
+    expect(rest.slice(0, 5).map(outcome)).toEqual(['applied', 'applied', 'applied', 'applied', 'applied']);
+    expect(outcome(rest[10])).toBe('unmatched');
+    // Exactly one of the events credits each deposit, and reports it.
+    const credits = rest.filter((r) => r.status === 'accepted' && r.result.credited);
+    expect(credits.map((r) => r.status === 'accepted' && r.result.depositId).sort()).toEqual([a, b].sort());
+
+    const txns = await t.sql<{ n: number }>(
+      "select count(distinct xmin::text)::int as n from webhook_inbox where dedupe_key like 'gc-flow-%' and dedupe_key <> 'gc-flow-opener'",
+    );
+    expect(txns[0].n).toBe(1);
+    const outbox = await t.sql<{ previous_status: string; status: string }>(
+      'select previous_status, status from outbox where deposit_id = $1 order by id',
+      [a],
+    );
+    expect(outbox).toEqual([
+      { previous_status: 'PENDING', status: 'DETECTED' },
+      { previous_status: 'DETECTED', status: 'CONFIRMING' },
+      { previous_status: 'CONFIRMING', status: 'CONFIRMED' },
+      { previous_status: 'CONFIRMED', status: 'SCREENING' },
+      { previous_status: 'SCREENING', status: 'COMPLETED' },
+    ]);
+    const states = await t.sql<{ id: string; status: string; received_amount: string }>(
+      'select id, status, received_amount::text from deposit where id = any($1) order by id',
+      [[a, b]],
+    );
+    expect(states.map((d) => [d.status, d.received_amount])).toEqual([
+      ['COMPLETED', '0.200000000000000000'],
+      ['COMPLETED', '0.200000000000000000'],
+    ]);
+    const timeline = await t.sql<{ n: number }>(
+      'select count(*)::int as n from deposit_event where deposit_id = any($1)',
+      [[a, b]],
+    );
+    expect(timeline[0].n).toBe(10);
+    // Two credits of one user and currency in one statement: the balance holds both.
+    const [balance] = await t.sql<{ available: string }>(
+      "select available::text from balance where user_id = 'gc-flow' and currency = 'ETH'",
+    );
+    expect(balance.available).toBe('0.400000000000000000');
+    const unmatched = await t.sql("select outcome from webhook_inbox where dedupe_key = 'gc-flow-unmatched'");
+    expect(unmatched).toEqual([{ outcome: 'unmatched' }]);
+  });
+
   it('answers a duplicate inside one shared transaction as a duplicate', async () => {
     const [id] = await deposits(1, () => 'gc-dup');
     const results = await Promise.all([1, 2, 3, 4, 5].map(() => ingestPaid(id, `gc-dup-${id}`)));
