@@ -28,6 +28,7 @@ import { echoRequestId, OneLinePerRequest, requestId } from '../observability/re
 import { registerHealthRoutes, type Health } from '../observability/health.js';
 import type { GraphQLContext, Principal } from './context.js';
 import { checkLimits } from './limits.js';
+import { isStorageUnavailable } from '../db/errors.js';
 import { toGraphQLError } from '../resolvers/error-mapping.middleware.js';
 import { registerSandboxCheckout, type SandboxPayments } from './sandbox-checkout.js';
 
@@ -131,7 +132,17 @@ export async function createGateway(d: GatewayDeps): Promise<Gateway> {
       connectionInitWaitTimeout: 5000,
       isProd: d.config.isProduction,
       onConnect: async (ctx) => {
-        const principal = await socketPrincipal(d, ctx.connectionParams);
+        let principal: Principal | null;
+        try {
+          principal = await socketPrincipal(d, ctx.connectionParams);
+        } catch (err) {
+          if (!isStorageUnavailable(err)) throw err;
+          // Credentials could not be checked: 1013 Try Again Later, which graphql-ws clients
+          // retry (graphql-ws would close with 4500 and write a plain-text line to stderr).
+          d.logger.warn({ err: (err as Error).message }, 'socket refused: storage unavailable');
+          ctx.extra.socket.close(1013, 'storage temporarily unavailable');
+          return false;
+        }
         if (!principal) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.principal = principal;
         return true;

@@ -11,6 +11,7 @@ import {
 } from '../utils/harness.js';
 import { signedHeaders } from '../utils/signing.js';
 import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy.js';
+import { connectWs } from '../utils/ws-client.js';
 
 describe('a network partition between the sidecar and Postgres that loses replies', () => {
   let db: TestDatabase;
@@ -91,5 +92,34 @@ describe('a network partition between the sidecar and Postgres that loses replie
     );
     expect(after.data!.createDeposit.deposit.status).toBe('PENDING');
     expect(await t.redis.keys(`${t.prefix}*intent*`)).toHaveLength(intentsBefore.length + 1);
+  });
+
+  it('refuses a socket it cannot check while Postgres is down with 1013 Try Again Later, and accepts it after', async () => {
+    const created = await t.gql(CreateDepositDocument, { input: { userId: 'ws-down', currency: 'USD', amount: '5' } });
+    const clientToken = created.data!.createDeposit.clientToken;
+    proxy.cut();
+    let refused;
+    try {
+      const conn = connectWs(t.gatewayUrl, { clientToken });
+      refused = await conn.closed;
+      await conn.dispose();
+    } finally {
+      proxy.restore();
+    }
+    expect(refused).toEqual({ code: 1013, reason: 'storage temporarily unavailable' });
+    const accepted = await eventually(
+      async () => {
+        const conn = connectWs(t.gatewayUrl, { clientToken });
+        const ok = await conn.connected.then(
+          () => true,
+          () => false,
+        );
+        if (!ok) await conn.dispose();
+        return ok ? conn : undefined;
+      },
+      8000,
+      200,
+    );
+    await accepted.dispose();
   });
 });
