@@ -216,7 +216,7 @@ export class EventApplier {
       name: 'store-batch',
       text: `with input as (
          select * from unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::uuid[], $6::text[])
-           as i(provider, dedupe_key, headers, body, ref_id, ref_pref)),
+           with ordinality as i(provider, dedupe_key, headers, body, ref_id, ref_pref, n)),
        ids as (
          select id from deposit where id = any($5::uuid[])
          union select d.id from input i join deposit d on d.provider = i.provider and d.provider_ref = i.ref_pref),
@@ -226,13 +226,13 @@ export class EventApplier {
        stored as (
          insert into webhook_inbox (provider, dedupe_key, headers, body)
          select provider, dedupe_key, headers, body from input, (select count(*) from d) locked
-         order by provider, dedupe_key
+         order by provider, dedupe_key, n
          on conflict (provider, dedupe_key) do nothing returning id, provider, dedupe_key, received_at)
        select distinct on (s.id) s.id as inbox_id, s.provider as inbox_provider, s.dedupe_key as inbox_key,
          s.received_at, ${DEPOSIT_COLUMNS}
        from stored s join input i on i.provider = s.provider and i.dedupe_key = s.dedupe_key
        left join d on d.provider = i.provider and (d.id = i.ref_id or d.provider_ref = i.ref_pref)
-       order by s.id`,
+       order by s.id, i.n`,
       values: [
         events.map((e) => e.provider),
         events.map((e) => e.dedupeKey),
@@ -246,7 +246,8 @@ export class EventApplier {
     return events.map((e) => {
       const key = `${e.provider}\u0000${e.dedupeKey}`;
       const row = byKey.get(key);
-      // The first of several copies in one batch is stored; the others are its duplicates.
+      // The first of several copies in one batch is stored (its body, its deposit: the
+      // statement orders copies by their place in the batch); the others are its duplicates.
       if (!row) return 'duplicate';
       byKey.delete(key);
       return {

@@ -161,6 +161,32 @@ describe('group commit of concurrent webhooks', () => {
     expect(unmatched).toEqual([{ outcome: 'unmatched' }]);
   });
 
+  it('keeps the first of two different bodies sent under one webhook id in one shared transaction', async () => {
+    const [opener, a, b] = await deposits(3, (i) => `gc-same-id-${i}`);
+    const send = (id: string) => {
+      const body = fixtureFor('sandbox/paid.json', id);
+      return applier.ingest({
+        provider: 'sandbox',
+        dedupeKey: 'gc-same-id',
+        headers: {},
+        body,
+        event: parseSandboxEvent(Buffer.from(body)),
+      });
+    };
+    const [, first, second] = await Promise.all([ingestPaid(opener, `gc-same-id-${opener}`), send(a), send(b)]);
+    expect(first).toMatchObject({ status: 'accepted', result: { outcome: 'applied', depositId: a } });
+    expect(second).toEqual({ status: 'duplicate' });
+    const [stored] = await t.sql<{ body: string; deposit_id: string }>(
+      "select body, deposit_id from webhook_inbox where dedupe_key = 'gc-same-id'",
+    );
+    expect(stored.body).toContain(a);
+    expect(stored.deposit_id).toBe(a);
+    const rows = await t.sql<{ id: string; status: string }>('select id, status from deposit where id = any($1)', [
+      [a, b],
+    ]);
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.status]))).toEqual({ [a]: 'COMPLETED', [b]: 'PENDING' });
+  });
+
   it('answers a duplicate inside one shared transaction as a duplicate', async () => {
     const [id] = await deposits(1, () => 'gc-dup');
     const results = await Promise.all([1, 2, 3, 4, 5].map(() => ingestPaid(id, `gc-dup-${id}`)));
