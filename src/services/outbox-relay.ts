@@ -43,6 +43,9 @@ export class OutboxRelay {
   private stopped = false;
   private failures = 0;
   private lagMeasuredAt = 0;
+  /** Highest seq PUBLISHed by this relay; the rows up to it are being marked, off the delivery path. */
+  private publishedUpTo = 0;
+  private marking: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: OutboxRelayOptions) {}
 
@@ -68,6 +71,7 @@ export class OutboxRelay {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
+    await this.marking;
     await this.dropConnection();
   }
 
@@ -143,7 +147,9 @@ export class OutboxRelay {
   /**
    * One statement gives the next `batch` unsequenced rows consecutive seq values in id order
    * and reads them, with any sequenced row an earlier failed PUBLISH left behind, in seq order.
-   * Then one pipeline to Redis, then one update marks them published. Only the leader runs it.
+   * Then one pipeline to Redis; the update that marks them published runs in the background,
+   * so the next batch does not wait for it (rows up to `publishedUpTo` are not read again
+   * meanwhile). Only the leader runs it.
    */
   private async publishBatch(batch: number): Promise<number> {
     const em = this.o.orm.em.fork();
@@ -154,11 +160,11 @@ export class OutboxRelay {
             sequenced as (
               update outbox o set seq = base.b + numbered.rn from numbered, base where o.id = numbered.id returning o.*),
             leftover as (
-              select * from outbox where published_at is null and seq is not null order by seq limit ?)
+              select * from outbox where published_at is null and seq > ? order by seq limit ?)
        select ${STATUS_CHANGE_COLUMNS}
        from (select * from sequenced union all select * from leftover) o join deposit d on d.id = o.deposit_id
        order by o.seq`,
-      [batch, batch],
+      [batch, this.publishedUpTo, batch],
     );
     if (rows.length === 0) return 0;
     const messages = rows.map((row) => rowToMessage(row));
@@ -171,11 +177,26 @@ export class OutboxRelay {
     });
     // Marked published only once Redis took the whole batch; a failure republishes it (same seqs, dropped as seen).
     await this.o.bus.publishAll(payloads);
-    await em.execute(
-      'update outbox set published_at = now() where seq <= ? and seq is not null and published_at is null',
-      [messages[messages.length - 1].seq],
-    );
+    this.markPublished(Number(messages[messages.length - 1].seq));
     return rows.length;
+  }
+
+  /** In order, in the background; if marking fails, what it left unmarked is published again (seen seqs are dropped). */
+  private markPublished(upTo: number): void {
+    this.publishedUpTo = Math.max(this.publishedUpTo, upTo);
+    this.marking = this.marking
+      .then(() =>
+        this.o.orm.em
+          .fork()
+          .execute('update outbox set published_at = now() where seq <= ? and published_at is null', [upTo]),
+      )
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          this.publishedUpTo = 0;
+          this.o.logger.warn({ err: (err as Error).message }, 'outbox relay: marking published failed; will republish');
+        },
+      );
   }
 
   /** Age of the oldest change not yet published, read through the two partial indexes (never a scan). */
