@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  CreateDepositDocument,
+  DepositStatusChangedDocument,
+  type DepositStatusChangedSubscription,
+} from '../generated/graphql.js';
+import { LAYER1_FLOW, fixtureFor } from '../fixtures/index.js';
+import { eventually, SECRETS, startTestApp, type TestApp } from '../utils/harness.js';
+import { signedHeaders } from '../utils/signing.js';
+import { connectWs } from '../utils/ws-client.js';
+
+/**
+ * The relay marks rows published in the background, after Redis took them. If that update
+ * fails, the rows are published again: subscribers must still see each change once.
+ */
+describe('the outbox relay when marking rows published fails', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  async function createLayer1Deposit(userId: string): Promise<string> {
+    const r = await t.gql(CreateDepositDocument, {
+      input: { userId, currency: 'ETH', amount: '0.20', provider: 'layer1' },
+    });
+    return r.data!.createDeposit.deposit.id;
+  }
+
+  async function postLayer1(depositId: string, fixture: string): Promise<void> {
+    const body = fixtureFor(fixture, depositId);
+    const res = await t.postWebhook('layer1', body, signedHeaders(SECRETS.layer1, body));
+    expect(res).toEqual({ status: 200, json: { status: 'accepted' } });
+  }
+
+  it('publishes the rows again, and a subscriber still sees every change exactly once', async () => {
+    // The first update that marks rows published fails; a sequence keeps count across the rollback.
+    await t.sql('create sequence relay_mark_attempts');
+    await t.sql(`create function relay_fail_first_mark() returns trigger language plpgsql as $$
+      begin
+        if new.published_at is not null and old.published_at is null and nextval('relay_mark_attempts') = 1 then
+          raise exception 'injected: marking published failed';
+        end if;
+        return new;
+      end $$`);
+    await t.sql(
+      'create trigger relay_fail_first_mark before update on outbox for each row execute function relay_fail_first_mark()',
+    );
+    const conn = connectWs(t.gatewayUrl, { apiKey: t.apiKey });
+    try {
+      await conn.connected;
+      const sub = conn.subscribe(DepositStatusChangedDocument, { userId: 'relay-mark' });
+      const statusesOf = (id: string) =>
+        sub.events
+          .map((e: DepositStatusChangedSubscription) => e.depositStatusChanged)
+          .filter((c) => c.deposit.id === id)
+          .map((c) => c.status);
+
+      const id = await createLayer1Deposit('relay-mark');
+      for (const [fixture] of LAYER1_FLOW) await postLayer1(id, fixture);
+      await sub.waitUntil((c) => c.events.length >= LAYER1_FLOW.length, undefined, 'the five changes');
+
+      // Every row ends up marked, the failed mark included (it was retried by publishing again).
+      await eventually(async () => {
+        const [row] = await t.sql<{ n: number }>(
+          'select count(*)::int as n from outbox where deposit_id = $1 and published_at is null',
+          [id],
+        );
+        return row.n === 0;
+      }, 8000);
+      const [attempts] = await t.sql<{ last_value: string; is_called: boolean }>(
+        'select last_value::text, is_called from relay_mark_attempts',
+      );
+      expect(attempts.is_called).toBe(true);
+      expect(Number(attempts.last_value)).toBeGreaterThanOrEqual(2);
+
+      // A later change of the same user arrives after anything republished: nothing came twice.
+      const sentinel = await createLayer1Deposit('relay-mark');
+      await postLayer1(sentinel, LAYER1_FLOW[0][0]);
+      await sub.waitUntil((c) => c.events.length >= LAYER1_FLOW.length + 1, undefined, 'the sentinel change');
+      expect(statusesOf(id)).toEqual(LAYER1_FLOW.map(([, s]) => s));
+      expect(statusesOf(sentinel)).toEqual(['DETECTED']);
+      expect(sub.errors).toEqual([]);
+    } finally {
+      await conn.dispose();
+      await t.sql('drop trigger if exists relay_fail_first_mark on outbox');
+    }
+  });
+});
