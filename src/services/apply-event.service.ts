@@ -166,11 +166,11 @@ export class EventApplier {
         );
         // Copies of an event stored by this batch or before it are duplicates; the rest apply.
         const fresh = locked.filter((l): l is Locked => l !== 'duplicate');
-        const applied = await this.applyAll(c, fresh, now);
+        const applied = (await this.applyAll(c, fresh, now)).values();
         return locked.map((l) =>
           l === 'duplicate'
             ? ({ status: 'duplicate' } as const)
-            : { status: 'accepted' as const, inboxId: l.stored.inboxId, result: applied[fresh.indexOf(l)] },
+            : { status: 'accepted' as const, inboxId: l.stored.inboxId, result: applied.next().value! },
         );
       });
     } catch (err) {

@@ -60,6 +60,8 @@ export const MAX_PAGE_SIZE = 100;
 const INSERT_DEPOSIT = `insert into deposit (id, tenant_id, user_id, provider, currency, amount, min_amount, max_amount, status,
     checkout_url, redirect_url, provider_ref, expires_at)
   values ($1, $2, $3, $4, $5, $6, $7, $8, 'PENDING', $9, $10, $11, now() + make_interval(secs => $12)) returning *`;
+/** The same statement with MikroORM's placeholders, for the transaction of an Idempotency-Key. */
+const INSERT_DEPOSIT_ORM = INSERT_DEPOSIT.replace(/\$\d+/g, '?');
 
 interface DepositRow {
   id: string;
@@ -202,7 +204,7 @@ export class DepositService {
       this.d.depositTtlSeconds,
     ];
     if (executor) {
-      const rows = await executor.execute(INSERT_DEPOSIT.replace(/\$\d+/g, '?'), values);
+      const rows = await executor.execute(INSERT_DEPOSIT_ORM, values);
       return executor.map(Deposit, rows[0]);
     }
     const rows = await this.d.pool.query<DepositRow>({ name: 'deposit-insert', text: INSERT_DEPOSIT, values });

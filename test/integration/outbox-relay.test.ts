@@ -1,12 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CreateDepositDocument,
-  DepositStatusChangedDocument,
-  type DepositStatusChangedSubscription,
-} from '../generated/graphql.js';
-import { LAYER1_FLOW, fixtureFor } from '../fixtures/index.js';
-import { eventually, SECRETS, startTestApp, type TestApp } from '../utils/harness.js';
-import { signedHeaders } from '../utils/signing.js';
+import { DepositStatusChangedDocument, type DepositStatusChangedSubscription } from '../generated/graphql.js';
+import { LAYER1_FLOW } from '../fixtures/index.js';
+import { eventually, startTestApp, type TestApp } from '../utils/harness.js';
+import { createLayer1DepositAt, postLayer1At } from '../utils/processes.js';
 import { connectWs } from '../utils/ws-client.js';
 
 /**
@@ -22,18 +18,8 @@ describe('the outbox relay when marking rows published fails', () => {
     await t.stop();
   });
 
-  async function createLayer1Deposit(userId: string): Promise<string> {
-    const r = await t.gql(CreateDepositDocument, {
-      input: { userId, currency: 'ETH', amount: '0.20', provider: 'layer1' },
-    });
-    return r.data!.createDeposit.deposit.id;
-  }
-
-  async function postLayer1(depositId: string, fixture: string): Promise<void> {
-    const body = fixtureFor(fixture, depositId);
-    const res = await t.postWebhook('layer1', body, signedHeaders(SECRETS.layer1, body));
-    expect(res).toEqual({ status: 200, json: { status: 'accepted' } });
-  }
+  const createLayer1Deposit = async (userId: string) => (await createLayer1DepositAt(t.gatewayUrl, userId)).id;
+  const postLayer1 = (depositId: string, fixture: string) => postLayer1At(t.webhookUrl, depositId, fixture);
 
   it('publishes the rows again, and a subscriber still sees every change exactly once', async () => {
     // The first update that marks rows published fails; a sequence keeps count across the rollback.
