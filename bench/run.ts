@@ -88,7 +88,9 @@ interface Ports {
 
 function appEnv(ports: Ports): Record<string, string> {
   return {
-    NODE_ENV: 'production',
+    // Not production: the load includes sandbox payments, and the sandbox does not exist under
+    // production. `test` differs from production only in what errors and the IDE show.
+    NODE_ENV: 'test',
     HOST: '127.0.0.1',
     PORT: String(ports.gateway),
     WEBHOOK_PORT: String(ports.webhooks),
@@ -628,7 +630,7 @@ function report(r: Results): string {
       `(started ${r.startedAt.toISOString()}, ${f0(r.seconds)} s, BENCH_SCALE=${scale}).`,
     ...(APP_DIR !== ROOT ? [`**The app was run from ${APP_DIR}, not from this checkout.**`, ''] : []),
     'Real PostgreSQL and Redis of this machine, the app as child processes (`node --import tsx src/main.ts gateway|webhooks`,',
-    `\`NODE_ENV=production\`, \`LOG_LEVEL=${logLevel}\` written to a file), load generators as separate processes.`,
+    `\`NODE_ENV=test\` (the load pays sandbox deposits), \`LOG_LEVEL=${logLevel}\` written to a file), load generators as separate processes.`,
     'Every figure is paired with a baseline measured in the same run: the machine is shared and busy, so the',
     'ratios are the figures to compare between runs, not the absolute numbers.',
     '',

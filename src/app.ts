@@ -103,7 +103,14 @@ async function wire(
   let intents: IntentStore;
   let bus: StatusBus;
   let redis: Redis | undefined;
-  if (config.redisUrl) {
+  if (role === 'cli') {
+    // The commands (migrate, tenant:create, replay) publish nothing and wait for no one: the relay
+    // of a running sidecar publishes what a replay writes to the outbox, and Postgres decides
+    // without the intents.
+    logger.debug('command: no intent store or event bus (Redis is not used)');
+    intents = new MemoryIntentStore();
+    bus = new MemoryStatusBus();
+  } else if (config.redisUrl) {
     redis = createRedis(config.redisUrl, logger, `${role}:main`);
     const sub = createRedis(config.redisUrl, logger, `${role}:subscriber`, {
       enableOfflineQueue: true,
@@ -128,14 +135,16 @@ async function wire(
 
   const em = orm.em.fork();
   const clientTokens = new ClientTokens(await sharedSecret(em, 'client_token_key', () => randomKey()));
-  const sandboxSecret =
-    config.webhookSecrets.sandbox ??
-    (config.isProduction ? undefined : await sharedSecret(em, 'sandbox_webhook_secret', generateWhsecSecret));
+  // The sandbox exists only where the configuration says so (never under production).
+  const sandboxSecret = config.sandboxEnabled
+    ? (config.webhookSecrets.sandbox ?? (await sharedSecret(em, 'sandbox_webhook_secret', generateWhsecSecret)))
+    : undefined;
   const providers = createProviderRegistry({
     secrets: { ...config.webhookSecrets, sandbox: sandboxSecret },
     instap: config.instap,
     finrax: config.finrax,
     publicUrl: config.publicUrl,
+    production: config.isProduction,
   });
 
   const tenants = new TenantService(orm);
@@ -161,6 +170,7 @@ async function wire(
     depositTtlSeconds: config.depositTtlSeconds,
     idempotencyTtlHours: config.idempotencyTtlHours,
     providerTimeoutMs: config.providerTimeoutMs,
+    defaultProvider: config.defaultProvider,
   });
 
   let relay: OutboxRelay | undefined;
@@ -237,11 +247,14 @@ async function wire(
       statusStream,
       clientTokens,
       health,
-      sandbox: createSandboxPayments(config.webhookUrl, () => sandboxSecret),
+      sandbox: sandboxSecret ? createSandboxPayments(config.webhookUrl, () => sandboxSecret) : undefined,
     });
     closers.push(() => gateway.close());
     app.gatewayPort = await gateway.listen(config.port, config.host);
     logger.info({ port: app.gatewayPort, graphql: `${config.publicUrl}/graphql` }, 'gateway listening');
   }
+  // Runs first when closing: from here on a database connection that ends is part of stopping
+  // (Postgres may be stopping too, e.g. with `docker compose down`), not something to warn about.
+  closers.push(async () => relay?.stopping());
   return app;
 }

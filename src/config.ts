@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PROVIDER_NAMES, type ProviderName } from './webhooks/providers/provider.js';
 
 /**
  * The environment, parsed once. Nothing else in the code base reads `process.env`:
@@ -20,7 +21,8 @@ const positiveInt = z.coerce.number().int().positive();
 
 const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  /** Default by NODE_ENV (see loadConfig): loopback outside production, every interface under it. */
+  HOST: z.string().regex(/^\S+$/, 'must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0').optional(),
   PORT: port.default(4000),
   WEBHOOK_PORT: port.default(4100),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -59,6 +61,8 @@ const EnvSchema = z.object({
   INSTAP_HMAC_SECRET: optionalNonEmpty,
   FINRAX_API_URL: httpUrl.optional(),
   FINRAX_API_KEY: optionalNonEmpty,
+  /** The provider of a createDeposit that names none; checked against the configuration in loadConfig. */
+  DEFAULT_PROVIDER: z.enum(PROVIDER_NAMES, { error: `must be one of ${PROVIDER_NAMES.join(', ')}` }).optional(),
 });
 
 export type Env = z.infer<typeof EnvSchema>;
@@ -75,6 +79,13 @@ export interface ProviderSecrets {
 export interface Config {
   nodeEnv: Env['NODE_ENV'];
   isProduction: boolean;
+  /**
+   * Whether the sandbox provider exists: its webhook endpoint, its checkout page, its payments.
+   * A development tool (its pay page needs no credentials), so never under production.
+   */
+  sandboxEnabled: boolean;
+  /** The provider of a createDeposit that names none; `undefined`: the caller must name one. */
+  defaultProvider?: ProviderName;
   host: string;
   port: number;
   webhookPort: number;
@@ -133,12 +144,42 @@ export function loadConfig(
       `${missing}: required under NODE_ENV=production (the embedded defaults are for development only)`,
     );
   }
+  if (isProduction && e.WEBHOOK_SECRET_SANDBOX) {
+    throw new ConfigError(
+      'WEBHOOK_SECRET_SANDBOX: the sandbox does not exist under NODE_ENV=production (its pay page needs no credentials); unset it and set DEFAULT_PROVIDER to a real provider',
+    );
+  }
+  const sandboxEnabled = !isProduction;
   const all3 = [e.INSTAP_API_URL, e.INSTAP_API_KEY, e.INSTAP_HMAC_SECRET];
   const fx2 = [e.FINRAX_API_URL, e.FINRAX_API_KEY];
+  const instap = all3.every(Boolean)
+    ? { apiUrl: stripSlash(e.INSTAP_API_URL!), apiKey: e.INSTAP_API_KEY!, hmacSecret: e.INSTAP_HMAC_SECRET! }
+    : undefined;
+  const finrax = fx2.every(Boolean) ? { apiUrl: stripSlash(e.FINRAX_API_URL!), apiKey: e.FINRAX_API_KEY! } : undefined;
+  const webhookSecrets: ProviderSecrets = {
+    sandbox: e.WEBHOOK_SECRET_SANDBOX,
+    layer1: e.WEBHOOK_SECRET_LAYER1,
+    depasify: e.WEBHOOK_SECRET_DEPASIFY,
+    finrax: e.WEBHOOK_SECRET_FINRAX,
+    instap: e.WEBHOOK_SECRET_INSTAP,
+  };
+  if (e.DEFAULT_PROVIDER) {
+    const needs = createDepositNeeds(e.DEFAULT_PROVIDER, { sandboxEnabled, webhookSecrets, instap, finrax });
+    if (needs) {
+      throw new ConfigError(
+        e.DEFAULT_PROVIDER === 'sandbox' && !sandboxEnabled
+          ? 'DEFAULT_PROVIDER: the sandbox does not exist under NODE_ENV=production; name a configured provider'
+          : `DEFAULT_PROVIDER: createDeposit cannot use ${e.DEFAULT_PROVIDER} as configured (set ${needs})`,
+      );
+    }
+  }
   return {
     nodeEnv: e.NODE_ENV,
     isProduction,
-    host: e.HOST,
+    sandboxEnabled,
+    defaultProvider: e.DEFAULT_PROVIDER ?? (sandboxEnabled ? 'sandbox' : undefined),
+    // Outside production the API key and the sandbox's pay page are well known: this machine only.
+    host: e.HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
     port: e.PORT,
     webhookPort: e.WEBHOOK_PORT,
     logLevel: e.LOG_LEVEL,
@@ -162,18 +203,34 @@ export function loadConfig(
     webhookRateLimitPerMinute: e.WEBHOOK_RATE_LIMIT_PER_MINUTE,
     webhookBatchMax: e.WEBHOOK_BATCH_MAX,
     webhookTransactions: e.WEBHOOK_TRANSACTIONS,
-    webhookSecrets: {
-      sandbox: e.WEBHOOK_SECRET_SANDBOX,
-      layer1: e.WEBHOOK_SECRET_LAYER1,
-      depasify: e.WEBHOOK_SECRET_DEPASIFY,
-      finrax: e.WEBHOOK_SECRET_FINRAX,
-      instap: e.WEBHOOK_SECRET_INSTAP,
-    },
-    instap: all3.every(Boolean)
-      ? { apiUrl: stripSlash(e.INSTAP_API_URL!), apiKey: e.INSTAP_API_KEY!, hmacSecret: e.INSTAP_HMAC_SECRET! }
-      : undefined,
-    finrax: fx2.every(Boolean) ? { apiUrl: stripSlash(e.FINRAX_API_URL!), apiKey: e.FINRAX_API_KEY! } : undefined,
+    webhookSecrets,
+    instap,
+    finrax,
   };
+}
+
+/**
+ * What createDeposit still needs to use `provider` under this configuration (the variables to set,
+ * as the contract's table says), or `undefined` when it can: instap all three `INSTAP_*`, finrax both
+ * `FINRAX_*`, layer1 and depasify their webhook secret, the sandbox only outside production (its
+ * secret is generated when unset). The provider registry builds its starters by the same rules.
+ */
+export function createDepositNeeds(
+  provider: ProviderName,
+  c: Pick<Config, 'sandboxEnabled' | 'webhookSecrets' | 'instap' | 'finrax'>,
+): string | undefined {
+  switch (provider) {
+    case 'sandbox':
+      return c.sandboxEnabled ? undefined : 'a NODE_ENV other than production; the sandbox is a development tool';
+    case 'instap':
+      return c.instap ? undefined : 'INSTAP_API_URL, INSTAP_API_KEY, INSTAP_HMAC_SECRET';
+    case 'finrax':
+      return c.finrax ? undefined : 'FINRAX_API_URL, FINRAX_API_KEY';
+    case 'layer1':
+      return c.webhookSecrets.layer1 ? undefined : 'WEBHOOK_SECRET_LAYER1';
+    case 'depasify':
+      return c.webhookSecrets.depasify ? undefined : 'WEBHOOK_SECRET_DEPASIFY';
+  }
 }
 
 function stripSlash(url: string): string {

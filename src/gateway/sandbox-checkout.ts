@@ -18,7 +18,35 @@ import { signStandardWebhook } from '../webhooks/signatures/standard-webhooks.js
  * whole path (signature, inbox, rules, credit, live status).
  */
 export interface SandboxPayments {
+  /**
+   * Throws `SandboxPaymentRefusedError` when the sidecar refuses the payment (4xx: sending it again
+   * changes nothing), any other error when it could not be delivered (5xx, network, timeout).
+   */
   pay(p: { depositId: string; amount: string; currency: string; status: 'PAID' | 'FAILED' }): Promise<void>;
+}
+
+/** The sidecar answered a sandbox payment with a 4xx, for the reason it gives. */
+export class SandboxPaymentRefusedError extends Error {
+  override readonly name = 'SandboxPaymentRefusedError';
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+  ) {
+    super(`the webhook sidecar refused the payment (${status}): ${reason}`);
+  }
+}
+
+/** The sidecar's own words: its JSON `message`, else its `code`, else the status. */
+async function refusalReason(res: Response): Promise<string> {
+  const text = await res.text().catch(() => '');
+  try {
+    const body = JSON.parse(text) as { message?: unknown; code?: unknown };
+    if (typeof body.message === 'string' && body.message) return body.message;
+    if (typeof body.code === 'string' && body.code) return body.code;
+  } catch {
+    // not JSON: the status says it
+  }
+  return `answered ${res.status}`;
 }
 
 export function createSandboxPayments(
@@ -51,6 +79,9 @@ export function createSandboxPayments(
         body,
         signal: AbortSignal.timeout(timeoutMs),
       });
+      if (res.status >= 400 && res.status < 500) {
+        throw new SandboxPaymentRefusedError(res.status, await refusalReason(res));
+      }
       if (!res.ok) throw new Error(`the webhook sidecar answered ${res.status}`);
     },
   };
@@ -145,13 +176,21 @@ client.subscribe(
 async function pay(status) {
   paying = true;
   messageEl.textContent = 'Sending the payment...';
-  const res = await fetch(location.pathname + '/pay', {
-    method: 'POST', headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ amount: document.getElementById('amount').value.trim(), currency: document.getElementById('currency').value.trim().toUpperCase(), status }),
-  });
-  const out = await res.json();
+  let res;
+  try {
+    res = await fetch(location.pathname + '/pay', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: document.getElementById('amount').value.trim(), currency: document.getElementById('currency').value.trim().toUpperCase(), status }),
+    });
+  } catch {
+    paying = false;
+    messageEl.textContent = 'The gateway could not be reached; try again.';
+    return;
+  }
+  const out = await res.json().catch(() => ({ message: 'The gateway answered ' + res.status + '.' }));
   if (!res.ok) paying = false;
-  if (!final) messageEl.textContent = res.ok ? 'Payment sent; waiting for the gateway...' : 'Refused: ' + out.message;
+  // The endpoint's messages are whole sentences: a refusal says why, only a delivery failure says to try again.
+  if (!final) messageEl.textContent = res.ok ? 'Payment sent; waiting for the gateway...' : out.message;
 }
 document.getElementById('pay').addEventListener('submit', (e) => { e.preventDefault(); pay('PAID'); });
 document.getElementById('fail-button').addEventListener('click', () => pay('FAILED'));
@@ -165,13 +204,21 @@ document.getElementById('fail-button').addEventListener('click', () => pay('FAIL
     const parsed = PayBody.safeParse(req.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      return reply.code(400).send({ message: `${issue.path.join('.')}: ${issue.message}` });
+      return reply.code(400).send({ message: `Payment refused: ${issue.path.join('.')}: ${issue.message}` });
     }
     try {
       await sandbox.pay({ depositId: deposit.id, ...parsed.data });
     } catch (err) {
+      if (err instanceof SandboxPaymentRefusedError) {
+        req.log.info({ status: err.status, reason: err.reason, depositId: deposit.id }, 'sandbox payment refused');
+        // A 400 is about what was typed, which the user can change; any other refusal is the setup's.
+        if (err.status === 400) return reply.code(400).send({ message: `Payment refused: ${err.reason}` });
+        return reply.code(502).send({
+          message: `Payment refused by the webhook sidecar: ${err.reason} (check that the gateway and the sidecar share WEBHOOK_SECRET_SANDBOX, and WEBHOOK_URL)`,
+        });
+      }
       req.log.warn({ err: (err as Error).message, depositId: deposit.id }, 'sandbox payment not delivered');
-      return reply.code(502).send({ message: 'the payment could not be delivered to the webhook sidecar; try again' });
+      return reply.code(502).send({ message: 'The payment could not be delivered to the webhook sidecar; try again.' });
     }
     return reply.send({ status: 'sent', redirectUrl: deposit.redirectUrl ?? null });
   });

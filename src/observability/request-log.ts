@@ -11,7 +11,8 @@ declare module 'fastify' {
 
 /**
  * One JSON line per request (fastify writes two by default: incoming and completed), with
- * the request id fastify puts on every line of the request. Headers are never logged.
+ * the request id fastify puts on every line of the request. Headers are never logged, nor a
+ * URL's query string (`?apiKey=...` would put a key in the log): only its path.
  */
 export class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
@@ -19,7 +20,7 @@ export class OneLinePerRequest extends LogController {
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     const line = {
       method: request.method,
-      url: request.url,
+      url: pathOf(request.url),
       statusCode: reply.statusCode,
       responseTime: Math.round(reply.elapsedTime * 100) / 100,
       ...request.logFields,
@@ -27,6 +28,26 @@ export class OneLinePerRequest extends LogController {
     if (error) reply.log.error({ ...line, err: error }, 'request errored');
     else reply.log.info(line, 'request completed');
   }
+
+  // fastify's own lines below log the raw URL (or the whole request); each is the request's
+  // one line already, or says what it says without the URL.
+
+  override routeNotFound(): void {}
+
+  override defaultErrorLog(error: Error, _request: FastifyRequest, reply: FastifyReply): void {
+    if (reply.statusCode >= 500) reply.log.error({ statusCode: reply.statusCode, err: error }, error?.message);
+    else reply.log.info({ statusCode: reply.statusCode, err: error }, error?.message);
+  }
+
+  override writeHeadError(error: Error, _request: FastifyRequest, reply: FastifyReply): void {
+    reply.log.warn({ statusCode: reply.statusCode, err: error }, error?.message);
+  }
+}
+
+/** `url` without its query string (and fragment). */
+export function pathOf(url: string): string {
+  const end = url.search(/[?#]/);
+  return end < 0 ? url : url.slice(0, end);
 }
 
 const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;

@@ -12,7 +12,8 @@ export class CreateDepositInputType {
     string | null;
   @Field(() => DecimalScalar, { nullable: true, description: 'Open amount only; default 5000; 0 <= min <= max' })
   maxAmount?: string | null;
-  @Field(() => String, { nullable: true, description: 'Default "sandbox"' }) provider?: string | null;
+  @Field(() => String, { nullable: true, description: 'Default: DEFAULT_PROVIDER ("sandbox" outside production)' })
+  provider?: string | null;
   @Field(() => String, { nullable: true, description: 'http(s) URL' }) redirectUrl?: string | null;
   @Field(() => String, { nullable: true, description: 'Display only; defaults to userId where a provider needs one' })
   userName?: string | null;

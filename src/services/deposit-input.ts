@@ -100,14 +100,22 @@ function isHttpUrl(s: string): boolean {
   }
 }
 
-/** Throws `BadUserInputError` naming the first offending field. */
-export function parseCreateDepositInput(raw: CreateDepositRawInput): CreateDepositInput {
+/**
+ * Throws `BadUserInputError` naming the first offending field.
+ * @param defaultProvider the provider of an input that names none (`DEFAULT_PROVIDER`, or the sandbox
+ *   outside production); without one, `provider` is required.
+ */
+export function parseCreateDepositInput(raw: CreateDepositRawInput, defaultProvider?: string): CreateDepositInput {
   const r = InputSchema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0];
     throw new BadUserInputError(issue.path.join('.') || 'input', issue.message);
   }
   const v = r.data;
+  const provider = v.provider ?? defaultProvider;
+  if (provider === undefined) {
+    throw new BadUserInputError('provider', 'is required: this deployment has no DEFAULT_PROVIDER');
+  }
   const fixed = v.amount !== null;
   return {
     userId: v.userId,
@@ -115,7 +123,7 @@ export function parseCreateDepositInput(raw: CreateDepositRawInput): CreateDepos
     amount: fixed ? canonical(v.amount!) : null,
     minAmount: fixed ? null : canonical(v.minAmount ?? DEFAULT_MIN_AMOUNT),
     maxAmount: fixed ? null : canonical(v.maxAmount ?? DEFAULT_MAX_AMOUNT),
-    provider: v.provider ?? 'sandbox',
+    provider,
     redirectUrl: v.redirectUrl,
     userName: v.userName ?? v.userId,
     userEmail: v.userEmail,

@@ -40,6 +40,8 @@ export interface DepositServiceDeps {
   depositTtlSeconds: number;
   idempotencyTtlHours: number;
   providerTimeoutMs: number;
+  /** The provider of a createDeposit that names none (config `defaultProvider`); absent: it must name one. */
+  defaultProvider?: string;
 }
 
 /** A deposit as the API shows it (the entity without its tenant relation). */
@@ -121,7 +123,7 @@ export class DepositService {
    * errs or times out leaves no deposit (and no idempotency key) behind.
    */
   async create(tenantId: string, raw: CreateDepositRawInput, idempotencyKey?: string): Promise<CreatedDeposit> {
-    const input = parseCreateDepositInput(raw);
+    const input = parseCreateDepositInput(raw, this.d.defaultProvider);
     if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
       throw new BadUserInputError('Idempotency-Key', 'must be 1 to 255 characters');
     }

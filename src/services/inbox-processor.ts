@@ -1,7 +1,7 @@
 import type { Orm } from '../db/orm.js';
 import type { Logger } from '../observability/logger.js';
 import type { ProviderRegistry } from '../webhooks/providers/registry.js';
-import { isProviderName } from '../webhooks/providers/provider.js';
+import { isProviderName, PROVIDER_NAMES } from '../webhooks/providers/provider.js';
 import type { EventApplier } from './apply-event.service.js';
 
 interface InboxRow {
@@ -11,28 +11,59 @@ interface InboxRow {
   received_at: Date;
 }
 
+export interface InboxRetryOptions {
+  /** Attempts the processor makes at a stored event before it gives up on it (default 12). */
+  maxAttempts?: number;
+  /**
+   * The wait before the second attempt; each later one waits twice as long as the one before
+   * (default 5000: attempts 5 s, 15 s, 35 s, ... after receipt, the 12th about 2 h 50 min after).
+   */
+  firstRetryMs?: number;
+}
+
+/** The schedule of `InboxProcessor`, unless a caller passes its own. */
+export const INBOX_RETRY: Required<InboxRetryOptions> = { maxAttempts: 12, firstRetryMs: 5000 };
+
+/** `webhook_inbox.outcome` of an event the processor gave up on (`error` says why). */
+export const GAVE_UP = 'failed';
+
 /**
  * Applies stored events that the request path did not (the process died after the
  * commit, Postgres blinked between store and apply, ...), and re-applies on demand
- * (`npm run replay`). Acknowledged means stored; this makes stored mean applied.
+ * (`npm run replay`). Acknowledged means stored; this makes stored mean applied, or
+ * given up on for a reason that is kept: an event that fails on every attempt is
+ * tried `maxAttempts` times at doubling intervals, counted from its receipt, then
+ * marked processed with outcome `failed` and the last error in `error`, and logged
+ * once at error level. `npm run replay` (force) still applies it after a fix.
  */
 export class InboxProcessor {
+  private readonly retry: Required<InboxRetryOptions>;
+
   constructor(
     private readonly orm: Orm,
     private readonly providers: ProviderRegistry,
     private readonly applier: EventApplier,
     private readonly logger: Logger,
-  ) {}
+    retry: InboxRetryOptions = {},
+  ) {
+    this.retry = { ...INBOX_RETRY, ...retry };
+  }
 
   /**
-   * Unprocessed rows older than `minAgeMs` (younger ones are still in their request), those
-   * tried least first: a batch of events that fail on every attempt must not keep newer ones waiting.
+   * Unprocessed rows that are due: older than `minAgeMs` (younger ones are still in their
+   * request) and past their next attempt, `firstRetryMs × (2^attempts − 1)` after receipt.
+   * Those tried least first: a batch of events that fail on every attempt must not keep
+   * newer ones waiting. Rows of a provider not configured here wait for it, untried.
    */
   async processPending(minAgeMs = 2000, batch = 100): Promise<number> {
+    const configured = PROVIDER_NAMES.filter((name) => this.providers.webhook(name));
+    if (configured.length === 0) return 0;
     const rows = await this.orm.em.fork().execute<InboxRow[]>(
       `select id, provider, body, received_at from webhook_inbox
-       where processed_at is null and received_at < now() - make_interval(secs => ?) order by attempts, id limit ?`,
-      [minAgeMs / 1000, batch],
+       where processed_at is null and provider = any(?::text[])
+         and received_at < now() - make_interval(secs => greatest(?, ? * (power(2, least(attempts, ?)) - 1)))
+       order by attempts, id limit ?`,
+      [`{${configured.join(',')}}`, minAgeMs / 1000, this.retry.firstRetryMs / 1000, this.retry.maxAttempts - 1, batch],
     );
     for (const row of rows) await this.applyRow(row, false);
     return rows.length;
@@ -49,18 +80,53 @@ export class InboxProcessor {
       );
       return r.outcome;
     } catch (err) {
-      this.logger.warn(
-        { inboxId: row.id, provider: row.provider, err: (err as Error).message },
-        'stored event not applied',
-      );
-      await this.orm.em
-        .fork()
-        .execute('update webhook_inbox set attempts = attempts + 1, error = ? where id = ?', [
-          (err as Error).message,
-          row.id,
-        ])
-        .catch(() => undefined);
+      await this.failed(row, force, (err as Error).message);
       return 'failed';
+    }
+  }
+
+  /**
+   * Counts a failed attempt. The attempt that reaches `maxAttempts` gives up: the row is
+   * processed with outcome `failed` and the reason, in the same statement, so it happens
+   * (and is logged) once however many processors share the table. A forced replay only
+   * records its error: whether the event was applied before is not its to change.
+   */
+  private async failed(row: InboxRow, force: boolean, reason: string): Promise<void> {
+    const { maxAttempts, firstRetryMs } = this.retry;
+    const fields = { inboxId: row.id, provider: row.provider, err: reason };
+    let updated: { attempts: number; gave_up: boolean }[];
+    try {
+      updated = await this.orm.em.fork().execute(
+        force
+          ? `update webhook_inbox set attempts = attempts + 1, error = ? where id = ?
+             returning attempts, false as gave_up`
+          : `update webhook_inbox set attempts = attempts + 1,
+               processed_at = case when attempts + 1 >= ? then now() end,
+               outcome = case when attempts + 1 >= ? then '${GAVE_UP}' end,
+               error = case when attempts + 1 >= ? then 'gave up after ' || (attempts + 1) || ' attempts: ' else '' end || ?
+             where id = ? and processed_at is null
+             returning attempts, processed_at is not null as gave_up`,
+        force ? [reason, row.id] : [maxAttempts, maxAttempts, maxAttempts, reason, row.id],
+      );
+    } catch (recordErr) {
+      // Postgres is away: nothing was counted, and the row is tried again once it is back.
+      this.logger.warn({ ...fields, recordErr: (recordErr as Error).message }, 'stored event not applied');
+      return;
+    }
+    const [r] = updated;
+    if (!r) return; // applied meanwhile by another processor
+    if (force) {
+      this.logger.warn({ ...fields, attempts: r.attempts }, 'stored event not applied by the replay');
+    } else if (r.gave_up) {
+      this.logger.error(
+        { ...fields, attempts: r.attempts },
+        'stored event given up: it is kept with outcome failed and its reason; `npm run replay` applies it after a fix',
+      );
+    } else {
+      const nextAttemptAt = new Date(
+        new Date(row.received_at).getTime() + firstRetryMs * (2 ** Math.min(r.attempts, maxAttempts - 1) - 1),
+      );
+      this.logger.warn({ ...fields, attempts: r.attempts, maxAttempts, nextAttemptAt }, 'stored event not applied');
     }
   }
 

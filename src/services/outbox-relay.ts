@@ -41,6 +41,8 @@ export class OutboxRelay {
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
+  /** The process is stopping: the connection may end (Postgres may be stopping too), and that is expected. */
+  private closing = false;
   private failures = 0;
   private lagMeasuredAt = 0;
   /** Highest seq PUBLISHed by this relay; the rows up to it are being marked, off the delivery path. */
@@ -67,7 +69,16 @@ export class OutboxRelay {
     return this.leader;
   }
 
+  /**
+   * Called as the process begins to stop, before in-flight work drains: the relay keeps publishing,
+   * but its connection ending from now on is part of the stop, not a failure to warn about.
+   */
+  stopping(): void {
+    this.closing = true;
+  }
+
   async stop(): Promise<void> {
+    this.closing = true;
     this.stopped = true;
     clearTimeout(this.timer);
     await this.running;
@@ -88,7 +99,8 @@ export class OutboxRelay {
       })
       .catch((err: unknown) => {
         this.failures++;
-        this.o.logger.warn({ err: (err as Error).message, failures: this.failures }, 'outbox relay: will retry');
+        const level = this.closing ? 'debug' : 'warn';
+        this.o.logger[level]({ err: (err as Error).message, failures: this.failures }, 'outbox relay: will retry');
       })
       .finally(() => {
         this.running = undefined;
@@ -123,7 +135,8 @@ export class OutboxRelay {
       application_name: 'deposit-gateway:outbox-relay',
     });
     client.on('error', (err) => {
-      this.o.logger.warn({ err: err.message }, 'outbox relay connection lost');
+      if (this.closing) this.o.logger.debug({ err: err.message }, 'outbox relay connection closed while stopping');
+      else this.o.logger.warn({ err: err.message }, 'outbox relay connection lost');
       this.leader = false;
       this.client = undefined;
     });
@@ -194,7 +207,11 @@ export class OutboxRelay {
         () => undefined,
         (err: unknown) => {
           this.publishedUpTo = 0;
-          this.o.logger.warn({ err: (err as Error).message }, 'outbox relay: marking published failed; will republish');
+          const level = this.closing ? 'debug' : 'warn';
+          this.o.logger[level](
+            { err: (err as Error).message },
+            'outbox relay: marking published failed; will republish',
+          );
         },
       );
   }

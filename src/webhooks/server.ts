@@ -51,13 +51,17 @@ export function createWebhookServer(d: WebhookServerDeps): WebhookServer {
   const limiter = new FailureLimiter(d.rateLimitPerMinute ?? 600);
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, req, reply) => {
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || err.statusCode === 413) {
-      return reply.code(413).send({ code: 'PAYLOAD_TOO_LARGE', message: `body over ${WEBHOOK_BODY_LIMIT} bytes` });
+    const status = err.statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      // fastify refused the request before the route (content type, length, URL): the
+      // client's mistake, answered with what it was; the request's one (info) line says so
+      // (fastify's code, not its message: a bad-URL message would carry the URL).
+      const answer = clientError(err.code, status);
+      req.logFields = { outcome: 'refused', code: answer.code, reason: err.code };
+      return reply.code(answer.status).send({ code: answer.code, message: answer.message });
     }
     req.log.error({ err }, 'webhook request failed');
-    return reply
-      .code(err.statusCode && err.statusCode < 500 ? err.statusCode : 500)
-      .send({ code: 'INTERNAL', message: 'internal error' });
+    return reply.code(500).send({ code: 'INTERNAL', message: 'internal error' });
   });
 
   app.post<{ Params: { provider: string } }>('/webhooks/:provider', async (req, reply) => {
@@ -151,6 +155,24 @@ export function createWebhookServer(d: WebhookServerDeps): WebhookServer {
     },
     close: () => app.close(),
   };
+}
+
+/** The answer to a request fastify refused before it reached the route (its `FST_ERR_*` code and status). */
+function clientError(
+  fastifyCode: string | undefined,
+  status: number,
+): { status: number; code: string; message: string } {
+  switch (fastifyCode) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, code: 'PAYLOAD_TOO_LARGE', message: `body over ${WEBHOOK_BODY_LIMIT} bytes` };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: 'the content-type header is not a media type' };
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return { status: 400, code: 'INVALID_CONTENT_LENGTH', message: 'the body does not match content-length' };
+    default:
+      if (status === 413) return clientError('FST_ERR_CTP_BODY_TOO_LARGE', status);
+      return { status, code: 'BAD_REQUEST', message: 'the request could not be read' };
+  }
 }
 
 function storageDown(reply: FastifyReply, log: FastifyReply['log'], err: unknown) {

@@ -15,7 +15,7 @@ export type CreateDepositInput = {
   maxAmount?: string | null | undefined;
   /** Open amount only; default 10 */
   minAmount?: string | null | undefined;
-  /** Default "sandbox" */
+  /** Default: DEFAULT_PROVIDER ("sandbox" outside production) */
   provider?: string | null | undefined;
   /** http(s) URL */
   redirectUrl?: string | null | undefined;

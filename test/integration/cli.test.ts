@@ -67,6 +67,27 @@ describe('the command-line tools', () => {
     expect(ledger).toHaveLength(1);
   });
 
+  it('tenant:create and replay, which do not use Redis, say nothing about REDIS_URL and warn about nothing', async () => {
+    const withoutRedis = { ...env, REDIS_URL: '' };
+    const runWithout = (script: string, args: string[]) =>
+      run('node_modules/.bin/tsx', [`src/cli/${script}.ts`, ...args], { env: withoutRedis, timeout: 60_000 }).catch(
+        (err: { code: number; stdout: string; stderr: string }) => err,
+      );
+    const created = await runWithout('tenant-create', ['quiet-tenant']);
+    expect(created.stdout).toMatch(/api key: +dgw_/);
+    const replayed = await runWithout('replay', ['--provider', 'sandbox', '--since', '2000-01-01T00:00:00Z']);
+    expect(replayed.stdout).toContain('replayed');
+    for (const out of [created, replayed]) {
+      expect(out.stderr).not.toContain('REDIS_URL');
+      // Log lines are JSON with a numeric level; warn is 40. (replay also draws a progress bar on stderr.)
+      const levels = out.stderr
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => (JSON.parse(l) as { level: number }).level);
+      expect(levels.filter((level) => level >= 40)).toEqual([]);
+    }
+  });
+
   it('replay refuses bad arguments with a usage line', async () => {
     const out = await cli('replay', ['--provider', 'nobody']);
     expect((out as { code?: number }).code).toBe(2);

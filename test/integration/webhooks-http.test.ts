@@ -1,6 +1,12 @@
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { LosslessNumber } from 'lossless-json';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateDepositDocument, DepositDocument } from '../generated/graphql.js';
-import { fixtureFor } from '../fixtures/index.js';
+import { INBOX_RETRY } from '../../src/services/inbox-processor.js';
+import { CreateDepositDocument, DepositDocument, type CreateDepositInput } from '../generated/graphql.js';
+import { fieldOf, fixtureFor, loadFixture, withField } from '../fixtures/index.js';
 import {
   createTestDatabase,
   eventually,
@@ -19,7 +25,7 @@ import { createTcpProxy, type TcpProxy } from '../utils/tcp-proxy.js';
  * those are taken from one app at a time through a TCP proxy, never stopped.
  */
 
-async function createDeposit(t: TestApp, userId: string, input: Record<string, string> = {}): Promise<string> {
+async function createDeposit(t: TestApp, userId: string, input: Partial<CreateDepositInput> = {}): Promise<string> {
   const r = await t.gql(CreateDepositDocument, { input: { userId, currency: 'USD', amount: '25.00', ...input } });
   expect(r.errors).toBeUndefined();
   return r.data!.createDeposit.deposit.id;
@@ -430,5 +436,309 @@ describe('the sidecar while Redis is unavailable', () => {
       const rows = await t.sql('select published_at from outbox where deposit_id = $1', [id]);
       return rows[0]?.published_at != null;
     }, 20_000);
+  });
+});
+
+/** A stand-in for finrax's payment API (createDeposit calls it): every POST /payments gets a payment of its own. */
+async function fakeFinraxApi(): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const paymentId = randomUUID();
+      res
+        .writeHead(201, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ paymentId, paymentUrl: `https://pay.finrax.example/${paymentId}` }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** The app's JSON log lines, as they are written. */
+function logCapture(): { stream: Writable; lines: Record<string, any>[] } {
+  const lines: Record<string, any>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { stream, lines };
+}
+
+type Provider = keyof typeof SECRETS;
+
+function sign(provider: Provider, body: string): Record<string, string> {
+  return provider === 'instap' ? instapHeaders(SECRETS.instap, body) : signedHeaders(SECRETS[provider], body);
+}
+
+describe('text and numbers in provider payloads', () => {
+  let t: TestApp;
+  let finrax: Awaited<ReturnType<typeof fakeFinraxApi>>;
+  beforeAll(async () => {
+    finrax = await fakeFinraxApi();
+    t = await startTestApp({ env: { FINRAX_API_URL: finrax.url, FINRAX_API_KEY: 'finrax-key' } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await finrax?.close();
+  });
+
+  /** A deposit each fixture would complete, and the fixture's text for it. */
+  const DEPOSIT_FOR: Partial<Record<string, Partial<CreateDepositInput>>> = {
+    'sandbox/paid.json': { currency: 'USD', amount: '25.00' },
+    'layer1/05-success.json': { provider: 'layer1', currency: 'ETH', amount: '0.20' },
+    'finrax/confirmed.json': { provider: 'finrax', currency: 'EUR', amount: '250' },
+    'depasify/fiat_payment_received.json': { provider: 'depasify', currency: 'EUR', amount: '250' },
+  };
+  async function bodyFor(fixture: string): Promise<{ body: string; depositId?: string }> {
+    const input = DEPOSIT_FOR[fixture];
+    if (!input) return { body: loadFixture(fixture) };
+    const depositId = await createDeposit(t, `text-${fixture}`, input);
+    return { body: fixtureFor(fixture, depositId), depositId };
+  }
+
+  it.each([
+    ['layer1', 'layer1/05-success.json', 'data.hash'],
+    ['layer1', 'layer1/05-success.json', 'data.address.network'],
+    ['layer1', 'layer1/05-success.json', 'data.status'],
+    ['layer1', 'layer1/05-success.json', 'data.sources.0.address'],
+    ['layer1', 'layer1/balance-1.json', 'data.address'],
+    ['finrax', 'finrax/confirmed.json', 'transactionId'],
+    ['finrax', 'finrax/confirmed.json', 'network'],
+    ['finrax', 'finrax/confirmed.json', 'status'],
+    ['depasify', 'depasify/fiat_payment_received.json', 'data.transaction_id'],
+    ['depasify', 'depasify/fiat_payment_received.json', 'event'],
+    ['depasify', 'depasify/identification_verified.json', 'data.user_id'],
+    ['instap', 'instap/completed.json', 'sessionToken'],
+    ['instap', 'instap/completed.json', 'paidCurrency'],
+    ['sandbox', 'sandbox/paid.json', 'eventId'],
+    ['sandbox', 'sandbox/paid.json', 'currency'],
+  ] as const)(
+    'answers %s 400 naming the field when %s has a NUL character in %s, and stores nothing',
+    async (provider, fixture, path) => {
+      const { body: clean, depositId } = await bodyFor(fixture);
+      const original = fieldOf(clean, path);
+      const body = withField(clean, path, `${original.slice(0, 2)}\u0000${original.slice(2)}`);
+      expect(body).toContain('\\u0000');
+      const before = await inboxCount(t);
+
+      const r = await t.postWebhook(provider, body, sign(provider, body));
+      expect(r.status).toBe(400);
+      expect(r.json).toMatchObject({ code: 'MALFORMED_PAYLOAD', field: path });
+      expect(r.json.message).toMatch(/NUL/);
+      expect(await inboxCount(t)).toBe(before);
+      if (depositId) expect((await depositState(t, depositId)).status).toBe('PENDING');
+    },
+  );
+
+  it('answers 400 to a lone surrogate in a layer1 hash: it has no UTF-8 form and would be stored altered', async () => {
+    const { body: clean, depositId } = await bodyFor('layer1/05-success.json');
+    const body = withField(clean, 'data.hash', '0x8d49\ud800dad');
+    expect(body).toContain('\\ud800');
+    const r = await t.postWebhook('layer1', body, sign('layer1', body));
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ field: 'data.hash' });
+    expect((await depositState(t, depositId!)).status).toBe('PENDING');
+  });
+
+  it('accepts and applies the same layer1 payment once its NUL is gone', async () => {
+    const { body, depositId } = await bodyFor('layer1/05-success.json');
+    expect(await t.postWebhook('layer1', body, sign('layer1', body))).toEqual({
+      status: 200,
+      json: { status: 'accepted' },
+    });
+    await eventually(async () => (await depositState(t, depositId!)).status === 'COMPLETED');
+  });
+
+  it('credits a finrax payment whose amounts and fee are JSON numbers in exponent form, exactly', async () => {
+    const { body: clean, depositId } = await bodyFor('finrax/confirmed.json');
+    let body = withField(clean, 'actualDisplayAmount', new LosslessNumber('2.5E+2'));
+    body = withField(body, 'actualDepositAmount', new LosslessNumber('1.23456789012345678E-1'));
+    body = withField(body, 'onChainFee', new LosslessNumber('1e-7'));
+    body = withField(body, 'paymentReceivedAt', new LosslessNumber('1.717620062E9'));
+    expect(body).toContain('"onChainFee":1e-7');
+
+    const r = await t.postWebhook('finrax', body, sign('finrax', body));
+    expect(r).toEqual({ status: 200, json: { status: 'accepted' } });
+    const d = await eventually(async () => {
+      const x = await depositState(t, depositId!);
+      return x.status === 'COMPLETED' ? x : undefined;
+    });
+    expect(d).toMatchObject({ receivedAmount: '250', receivedCurrency: 'EUR', paymentState: 'CORRECT' });
+    expect(d.events.at(-1)).toMatchObject({ fee: '0.0000001', occurredAt: '2024-06-05T20:41:02.000Z' });
+    const ledger = await t.sql('select amount::text from ledger_entry where deposit_id = $1', [depositId]);
+    expect(ledger).toEqual([{ amount: '250.000000000000000000' }]);
+  });
+
+  it('credits a layer1 amount sent as the JSON number 2.0E-1', async () => {
+    const { body: clean, depositId } = await bodyFor('layer1/05-success.json');
+    const body = withField(clean, 'data.amount', new LosslessNumber('2.0E-1'));
+    expect(await t.postWebhook('layer1', body, sign('layer1', body))).toEqual({
+      status: 200,
+      json: { status: 'accepted' },
+    });
+    const d = await eventually(async () => {
+      const x = await depositState(t, depositId!);
+      return x.status === 'COMPLETED' ? x : undefined;
+    });
+    expect(d.receivedAmount).toBe('0.2');
+  });
+
+  it('answers 400 at once, naming the amount, when its exponent would make it a billion digits long', async () => {
+    const { body: clean, depositId } = await bodyFor('sandbox/paid.json');
+    const body = withField(clean, 'amount', new LosslessNumber('1e999999999'));
+    const started = Date.now();
+    const r = await t.postWebhook('sandbox', body, sign('sandbox', body));
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ field: 'amount' });
+    expect(r.json.message).toMatch(/too large/);
+    expect((await depositState(t, depositId!)).status).toBe('PENDING');
+  });
+
+  it.each([
+    ['timestamp', '0000-01-01T00:00:00Z'],
+    ['data.createdAt', '9999-12-31T23:00:00-05:00'],
+  ])('answers 400 naming the layer1 %s when Postgres could not store its time (%s)', async (path, time) => {
+    const { body: clean, depositId } = await bodyFor('layer1/05-success.json');
+    const body = withField(clean, path, time);
+    const r = await t.postWebhook('layer1', body, sign('layer1', body));
+    expect(r.status).toBe(400);
+    expect(r.json).toMatchObject({ field: path });
+    expect((await depositState(t, depositId!)).status).toBe('PENDING');
+  });
+});
+
+describe('mistakes in the request itself', () => {
+  const logs = logCapture();
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { LOG_LEVEL: 'info' }, logStream: logs.stream });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it.each([';;;', '/', 'text/', 'application/json, text/plain', '=;'])(
+    'answers a malformed content-type (%j) 415 UNSUPPORTED_MEDIA_TYPE, and logs it below error level',
+    async (contentType) => {
+      const id = await createDeposit(t, 'content-type');
+      const body = fixtureFor('sandbox/paid.json', id);
+      const before = await inboxCount(t);
+      const r = await postRaw(t, 'sandbox', body, {
+        ...signedHeaders(SECRETS.sandbox, body),
+        'content-type': contentType,
+      });
+      expect(r.status).toBe(415);
+      expect(r.json).toMatchObject({ code: 'UNSUPPORTED_MEDIA_TYPE' });
+      expect(r.json.code).not.toBe('INTERNAL');
+      expect(await inboxCount(t)).toBe(before);
+      const requestId = r.headers.get('x-request-id');
+      const lines = await eventually(async () => {
+        const mine = logs.lines.filter((l) => l.reqId === requestId);
+        return mine.length > 0 ? mine : undefined;
+      });
+      expect(lines.map((l) => l.level).filter((level) => level >= 50)).toEqual([]);
+      expect(lines).toContainEqual(
+        expect.objectContaining({ level: 30, statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE' }),
+      );
+      expect(JSON.stringify(lines)).not.toMatch(/"stack"/);
+    },
+  );
+
+  it('takes a signed body whatever the parameters of its content-type say (the body is what is signed)', async () => {
+    const id = await createDeposit(t, 'content-type-charset');
+    const body = fixtureFor('sandbox/paid.json', id);
+    const r = await postRaw(t, 'sandbox', body, {
+      ...signedHeaders(SECRETS.sandbox, body),
+      'content-type': 'application/json; charset=',
+    });
+    expect(r.status).toBe(200);
+    await eventually(async () => (await depositState(t, id)).status === 'COMPLETED');
+  });
+});
+
+describe('a stored event that fails on every attempt', () => {
+  const logs = logCapture();
+  let t: TestApp;
+  beforeAll(async () => {
+    // The inbox processor is driven by hand here, its clock moved by moving received_at.
+    t = await startTestApp({ background: false, env: { LOG_LEVEL: 'info' }, logStream: logs.stream });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('is tried a bounded number of times at doubling intervals, then kept with its reason, logged once', async () => {
+    const { maxAttempts, firstRetryMs } = INBOX_RETRY;
+    expect(maxAttempts).toBeGreaterThan(3);
+    const id = await createDeposit(t, 'never-applies');
+    // A balance the credit would overflow: applying fails, deterministically, until someone acts.
+    const tenant = await t.app.tenants.authenticate(t.apiKey);
+    await t.sql(
+      `insert into balance (id, tenant_id, user_id, currency, available) values (gen_random_uuid(), $1, 'never-applies', 'USD', '999999999999999999.9')`,
+      [tenant!.tenantId],
+    );
+    const body = fixtureFor('sandbox/paid.json', id);
+    const headers = signedHeaders(SECRETS.sandbox, body);
+    expect(await t.postWebhook('sandbox', body, headers)).toEqual({ status: 200, json: { status: 'accepted' } });
+    const row = async () =>
+      (
+        await t.sql('select id, attempts, processed_at, outcome, error from webhook_inbox where dedupe_key = $1', [
+          headers['webhook-id'],
+        ])
+      )[0];
+    const first = await row();
+    expect(first).toMatchObject({ attempts: 0, processed_at: null, outcome: null });
+    expect(first.error).toMatch(/overflow/);
+    const receivedAgo = (seconds: number) =>
+      t.sql(`update webhook_inbox set received_at = now() - make_interval(secs => $2) where id = $1`, [
+        first.id,
+        seconds,
+      ]);
+
+    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+      // Attempt n is due (firstRetry × (2^(n-1) − 1)) after receipt: not a second before.
+      const dueAfter = (firstRetryMs / 1000) * (2 ** (attempt - 1) - 1);
+      if (dueAfter > 0) {
+        await receivedAgo(dueAfter - 1);
+        expect(await t.app.processor.processPending(0), `attempt ${attempt} early`).toBe(0);
+      }
+      await receivedAgo(dueAfter + 1);
+      expect(await t.app.processor.processPending(0), `attempt ${attempt}`).toBe(1);
+      expect((await row()).attempts).toBe(attempt);
+    }
+
+    const last = await row();
+    expect(last.processed_at).not.toBeNull();
+    expect(last.outcome).toBe('failed');
+    expect(last.error).toMatch(new RegExp(`^gave up after ${maxAttempts} attempts: .*overflow`));
+    // Nothing waits any longer: however much later, it is not tried again.
+    await receivedAgo(365 * 24 * 3600);
+    expect(await t.app.processor.processPending(0)).toBe(0);
+    expect((await row()).attempts).toBe(maxAttempts);
+
+    const about = logs.lines.filter((l) => String(l.inboxId) === String(first.id));
+    expect(about.filter((l) => l.level >= 50)).toHaveLength(1);
+    expect(about.find((l) => l.level >= 50)).toMatchObject({
+      attempts: maxAttempts,
+      err: expect.stringMatching(/overflow/),
+    });
+    expect(about.filter((l) => l.level === 40)).toHaveLength(maxAttempts - 1);
+    expect((await depositState(t, id)).status).toBe('PENDING');
+
+    // Still there for `npm run replay` (force), which applies it once the cause is gone.
+    await t.sql(`update balance set available = 0 where user_id = 'never-applies'`);
+    const [stored] = await t.sql('select id, provider, body, received_at from webhook_inbox where id = $1', [first.id]);
+    expect(await t.app.processor.applyRow(stored, true)).toBe('applied');
+    expect((await depositState(t, id)).status).toBe('COMPLETED');
+    expect(await row()).toMatchObject({ outcome: 'applied', error: null });
   });
 });

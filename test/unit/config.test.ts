@@ -25,7 +25,8 @@ describe('loadConfig', () => {
     expect(c).toMatchObject({
       nodeEnv: 'development',
       isProduction: false,
-      host: '0.0.0.0',
+      // Development keys are well known: outside production only this machine can reach it.
+      host: '127.0.0.1',
       port: 4000,
       webhookPort: 4100,
       logLevel: 'info',
@@ -40,6 +41,8 @@ describe('loadConfig', () => {
       providerTimeoutMs: 6000,
       instap: undefined,
       finrax: undefined,
+      sandboxEnabled: true,
+      defaultProvider: 'sandbox',
     });
     expect(c.webhookSecrets).toEqual({
       sandbox: undefined,
@@ -121,6 +124,8 @@ describe('loadConfig', () => {
       ['IDEMPOTENCY_TTL_HOURS', '23'],
       ['BOOTSTRAP_API_KEY', 'short'],
       ['REDIS_KEY_PREFIX', 'has spaces'],
+      ['DEFAULT_PROVIDER', 'paypal'],
+      ['HOST', ' '],
     ])('%s=%j', (variable, value) => {
       const err = configError({ [variable]: value });
       expect(err.message.startsWith(`${variable}: `)).toBe(true);
@@ -157,6 +162,54 @@ describe('loadConfig', () => {
       const c = loadConfig(PRODUCTION_BASE);
       expect(c.isProduction).toBe(true);
       expect(c.bootstrapApiKey).toBeUndefined();
+    });
+
+    it('listens on every interface unless HOST says otherwise', () => {
+      expect(loadConfig(PRODUCTION_BASE).host).toBe('0.0.0.0');
+      expect(loadConfig({ ...PRODUCTION_BASE, HOST: '10.0.0.5' }).host).toBe('10.0.0.5');
+      expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    });
+
+    it('has no sandbox: WEBHOOK_SECRET_SANDBOX stops the process with one line naming it, without the secret', () => {
+      const err = configError({ ...PRODUCTION_BASE, WEBHOOK_SECRET_SANDBOX: WHSEC });
+      expect(err.message).toMatch(/^WEBHOOK_SECRET_SANDBOX: .*production/);
+      expect(err.message).not.toContain('\n');
+      expect(err.message).not.toContain(WHSEC.slice('whsec_'.length));
+      const c = loadConfig(PRODUCTION_BASE);
+      expect(c.sandboxEnabled).toBe(false);
+      expect(c.webhookSecrets.sandbox).toBeUndefined();
+    });
+
+    it('has no default provider unless DEFAULT_PROVIDER names a configured one', () => {
+      expect(loadConfig(PRODUCTION_BASE).defaultProvider).toBeUndefined();
+      const layer1 = loadConfig({ ...PRODUCTION_BASE, DEFAULT_PROVIDER: 'layer1', WEBHOOK_SECRET_LAYER1: WHSEC });
+      expect(layer1.defaultProvider).toBe('layer1');
+      expect(configError({ ...PRODUCTION_BASE, DEFAULT_PROVIDER: 'sandbox' }).message).toMatch(
+        /^DEFAULT_PROVIDER: .*production/,
+      );
+    });
+  });
+
+  describe('DEFAULT_PROVIDER', () => {
+    it('is sandbox outside production, or the configured provider it names', () => {
+      expect(loadConfig({ NODE_ENV: 'test' }).defaultProvider).toBe('sandbox');
+      expect(loadConfig({ DEFAULT_PROVIDER: 'depasify', WEBHOOK_SECRET_DEPASIFY: WHSEC }).defaultProvider).toBe(
+        'depasify',
+      );
+      const finrax = { FINRAX_API_URL: 'https://finrax.example', FINRAX_API_KEY: 'fx' };
+      expect(loadConfig({ DEFAULT_PROVIDER: 'finrax', ...finrax }).defaultProvider).toBe('finrax');
+    });
+
+    it.each([
+      ['layer1', {}, 'WEBHOOK_SECRET_LAYER1'],
+      ['depasify', { WEBHOOK_SECRET_LAYER1: WHSEC }, 'WEBHOOK_SECRET_DEPASIFY'],
+      ['instap', { WEBHOOK_SECRET_INSTAP: 'raw', INSTAP_API_KEY: 'k' }, 'INSTAP_API_URL'],
+      ['finrax', { WEBHOOK_SECRET_FINRAX: WHSEC, FINRAX_API_KEY: 'fx' }, 'FINRAX_API_URL'],
+    ])('refuses %s when createDeposit could not use it, naming what to set', (provider, env, needed) => {
+      const err = configError({ DEFAULT_PROVIDER: provider, ...env });
+      expect(err.message).toMatch(/^DEFAULT_PROVIDER: /);
+      expect(err.message).toContain(needed);
+      expect(err.message).not.toContain('\n');
     });
   });
 

@@ -1,6 +1,6 @@
-import { parse, type GraphQLSchema } from 'graphql';
+import { getIntrospectionQuery, GraphQLError, parse, type GraphQLSchema } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkLimits, LIMITS, queryCost } from '../../src/gateway/limits.js';
+import { checkLimits, LIMITS, parseQuery, queryCost } from '../../src/gateway/limits.js';
 import { buildGatewaySchema } from '../../src/schema/build.js';
 import {
   CreateDepositDocument,
@@ -14,6 +14,13 @@ const EVENT_FIELDS = 'id status providerStatus amount currency txHash network fe
 const ofTypes = (levels: number) => `${'ofType { '.repeat(levels)}name${' }'.repeat(levels)}`;
 const aliases = (n: number, field = 'userVerification(userId: "u")') =>
   Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(' ');
+/** `levels` fragments on Query, each spreading the next twice, the last selecting `leaf`. */
+const fragmentChain = (levels: number, leaf = '__typename') =>
+  [
+    '{ ...F0 }',
+    ...Array.from({ length: levels }, (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`),
+    `fragment F${levels} on Query { ${leaf} }`,
+  ].join('\n');
 
 describe('query limits', () => {
   let schema: GraphQLSchema;
@@ -58,8 +65,15 @@ describe('query limits', () => {
       expect(codes(check(tooDeep))).toEqual(['QUERY_TOO_COMPLEX']);
     });
 
-    it('leaves the standard introspection query (__schema) out of the depth limit', () => {
-      expect(check(`{ __schema { types { fields { type { ${ofTypes(8)} } } } } }`)).toEqual([]);
+    it('counts introspection fields in the depth: a depth-30 __schema query is refused', () => {
+      expect(check(`{ __schema { types { fields { type { ${ofTypes(3)} } } } } }`)).toEqual([]);
+      const refused = check(`{ __schema { types { fields { type { ${ofTypes(25)} } } } } }`);
+      expect(codes(refused)).toEqual(['QUERY_TOO_COMPLEX']);
+      expect(refused[0].message).toMatch(/depth limit of 8 exceeded, found 30/);
+    });
+
+    it('refuses the standard introspection query, which nests 13 deep (clients read schema.graphql instead)', () => {
+      expect(codes(check(getIntrospectionQuery()))).toContain('QUERY_TOO_COMPLEX');
     });
 
     it('accepts 15 aliases and refuses 16 with QUERY_TOO_COMPLEX', () => {
@@ -67,6 +81,41 @@ describe('query limits', () => {
       const refused = check(`{ ${aliases(LIMITS.maxAliases + 1)} }`);
       expect(codes(refused)).toEqual(['QUERY_TOO_COMPLEX']);
       expect(refused[0].message).toMatch(/Aliases limit of 15 exceeded, found 16/);
+    });
+
+    it('counts aliases of __typename: 16 are refused, 15 accepted', () => {
+      expect(check(`{ ${aliases(15, '__typename')} }`)).toEqual([]);
+      expect(codes(check(`{ ${aliases(16, '__typename')} }`))).toEqual(['QUERY_TOO_COMPLEX']);
+    });
+
+    it('counts the aliases of a fragment each time it is spread', () => {
+      const twice = `{ ...F ...F } fragment F on Query { ${aliases(8, '__typename')} }`;
+      expect(codes(check(twice))).toEqual(['QUERY_TOO_COMPLEX']);
+      expect(check(`{ ...F } fragment F on Query { ${aliases(8, '__typename')} }`)).toEqual([]);
+    });
+
+    it('refuses a fragment chain 60 deep, each spreading the next twice, without expanding it', () => {
+      // Expanded, this is 2^60 fields: an implementation that expands fragments never returns.
+      const refused = check(fragmentChain(60));
+      expect(codes(refused)).toEqual(['QUERY_TOO_COMPLEX']);
+      expect(refused[0].message).toContain(`Query cost ${2 ** 60} exceeds`);
+      expect(codes(check(fragmentChain(60, 'a: __typename')))).toEqual(['QUERY_TOO_COMPLEX']);
+    });
+
+    it('measures depth through a long fragment chain', () => {
+      const chain = (n: number) =>
+        [
+          '{ __type(name: "Deposit") { ...T0 } }',
+          ...Array.from({ length: n }, (_, i) => `fragment T${i} on __Type { ofType { ...T${i + 1} } }`),
+          `fragment T${n} on __Type { name }`,
+        ].join('\n');
+      expect(check(chain(6))).toEqual([]);
+      expect(check(chain(7))[0].message).toMatch(/depth limit of 8 exceeded, found 9/);
+    });
+
+    it('returns rather than loops on fragment cycles and unknown fragments, fields and types (validation refuses them)', () => {
+      expect(check('{ ...A } fragment A on Query { ...B } fragment B on Query { __typename ...A }')).toEqual([]);
+      expect(check('{ ...Missing nope { deeper } ... on Nowhere { x } }')).toEqual([]);
     });
 
     it('counts aliases inside fragments and nested selections', () => {
@@ -112,9 +161,24 @@ describe('query limits', () => {
       expect(cost('{ a: userVerification(userId: "u") b: userVerification(userId: "v") }')).toBe(2);
     });
 
-    it('does not charge for __typename or introspection', () => {
-      expect(cost('{ __typename }')).toBe(0);
-      expect(cost('{ __schema { types { name fields { name } } } }')).toBe(0);
+    it('charges __typename and introspection fields like any other field', () => {
+      expect(cost('{ __typename }')).toBe(1);
+      // __schema(1) + types(1 + 10 x (name + fields(1 + 10 x name)))
+      expect(cost('{ __schema { types { name fields { name } } } }')).toBe(1 + 1 + 10 * (1 + (1 + 10)));
+      expect(cost('{ deposit(id: "x") { __typename events { __typename } } }')).toBe(1 + 1 + (1 + 10));
+    });
+
+    it('charges a fragment each time it is spread, in the context it is spread in', () => {
+      expect(cost('{ ...F ...F } fragment F on Query { userVerification(userId: "u") }')).toBe(2);
+      const twoPages = `{ a: deposits(first: 2) { ...C } b: deposits(first: 3) { ...C } }
+        fragment C on DepositConnection { edges { cursor } }`;
+      expect(cost(twoPages)).toBe(1 + 2 * 2 + (1 + 3 * 2));
+    });
+
+    it('reads first from variables inside fragments', () => {
+      const text = 'query ($n: Int) { ...Q } fragment Q on Query { deposits(first: $n) { edges { cursor } } }';
+      expect(cost(text, { n: 7 })).toBe(1 + 7 * 2);
+      expect(cost(text, {})).toBe(1 + 20 * 2);
     });
 
     it('multiplies an unsized list by 10', () => {
@@ -168,6 +232,27 @@ describe('query limits', () => {
       expect(cost('subscription { depositStatusChanged { cursor deposit { id events { id } } } }')).toBe(
         1 + (1 + (1 + 1 + (1 + 10))),
       );
+    });
+  });
+
+  describe('parseQuery', () => {
+    it(`accepts ${LIMITS.maxTokens} tokens and refuses one more with QUERY_TOO_COMPLEX`, () => {
+      // `{`, the names, `}`: comments are not tokens.
+      const names = (n: number) => `# a comment is not a token\n{ ${'__typename '.repeat(n)}}`;
+      expect(parseQuery(names(LIMITS.maxTokens - 2)).definitions).toHaveLength(1);
+      let refused: unknown;
+      try {
+        parseQuery(names(LIMITS.maxTokens - 1));
+      } catch (err) {
+        refused = err;
+      }
+      expect(refused).toBeInstanceOf(GraphQLError);
+      expect((refused as GraphQLError).extensions.code).toBe('QUERY_TOO_COMPLEX');
+      expect((refused as GraphQLError).message).toBe(`Document has more than ${LIMITS.maxTokens} tokens`);
+    });
+
+    it('throws syntax errors as graphql does', () => {
+      expect(() => parseQuery('{ deposits { ')).toThrow(/^Syntax Error/);
     });
   });
 });

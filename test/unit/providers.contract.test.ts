@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { LosslessNumber, parse, stringify } from 'lossless-json';
+import { LosslessNumber, parse } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
 import { DepositStatus } from '../../src/domain/deposit-status.js';
 import type { NormalizedEvent } from '../../src/domain/events.js';
@@ -11,7 +11,7 @@ import { createLayer1Adapter } from '../../src/webhooks/providers/layer1.provide
 import type { RawWebhook, WebhookAdapter } from '../../src/webhooks/providers/provider.js';
 import { createSandboxAdapter } from '../../src/webhooks/providers/sandbox.provider.js';
 import { generateWhsecSecret } from '../../src/webhooks/signatures/standard-webhooks.js';
-import { FIXTURE_DEPOSIT_ID, FIXTURE_INSTAP_SESSION_TOKEN, loadFixture } from '../fixtures/index.js';
+import { FIXTURE_DEPOSIT_ID, FIXTURE_INSTAP_SESSION_TOKEN, loadFixture, withField } from '../fixtures/index.js';
 import { instapHeaders, signedHeaders } from '../utils/signing.js';
 
 /**
@@ -142,14 +142,14 @@ const cases: ContractCase[] = [
   }),
 ];
 
-/** `text` with the field at `path` set to `value`, numbers kept as their exact text. */
-function withField(text: string, path: string, value: unknown): string {
-  const root = parse(text) as Record<string, unknown>;
-  const keys = path.split('.');
-  let node = root;
-  for (const key of keys.slice(0, -1)) node = node[key] as Record<string, unknown>;
-  node[keys[keys.length - 1]] = value;
-  return stringify(root) as string;
+/** The dotted path of every string (and JSON number: they arrive as text too) in a parsed fixture. */
+function stringPaths(value: unknown, path: string[] = []): string[] {
+  if (typeof value === 'string') return [path.join('.')];
+  if (Array.isArray(value)) return value.flatMap((v, i) => stringPaths(v, [...path, String(i)]));
+  if (value && typeof value === 'object' && !(value instanceof LosslessNumber)) {
+    return Object.entries(value).flatMap(([k, v]) => stringPaths(v, [...path, k]));
+  }
+  return [];
 }
 
 function request(body: string, headers: Record<string, string>): RawWebhook {
@@ -170,8 +170,11 @@ const BAD_AMOUNTS: [string, unknown][] = [
   ['zero as a JSON number', new LosslessNumber('0')],
   ['a negative string', '-5.00'],
   ['a negative JSON number', new LosslessNumber('-5')],
-  ['an exponent JSON number', new LosslessNumber('1e3')],
-  ['an exponent string', '1e3'],
+  ['an exponent JSON number of 19 integer digits', new LosslessNumber('1E+18')],
+  ['an exponent JSON number of 19 decimals', new LosslessNumber('1e-19')],
+  ['a JSON number with an exponent of a billion', new LosslessNumber('1e999999999')],
+  ['a negative exponent JSON number', new LosslessNumber('-0.5e3')],
+  ['an exponent without digits', '1e'],
   ['words', 'twenty five'],
   ['an empty string', ''],
   ['more than 18 decimals', '0.1234567890123456789'],
@@ -239,6 +242,55 @@ describe.each(cases)('the $provider adapter', (c) => {
     const body = withField(fixture, c.amountField, new LosslessNumber('12345678901234567.123456789012345678'));
     const event = c.adapter.parse(Buffer.from(body));
     expect(event).toMatchObject({ kind: 'deposit', amount: '12345678901234567.123456789012345678' });
+  });
+
+  it.each([
+    ['1e-7', '0.0000001'],
+    ['1.0E-4', '0.0001'],
+    ['1E+2', '100'],
+    ['2.5e1', '25'],
+    ['123456789012345678e-18', '0.123456789012345678'],
+  ])('reads the amount %s, a JSON number in exponent form, exactly as %s', (text, amount) => {
+    const event = c.adapter.parse(Buffer.from(withField(fixture, c.amountField, new LosslessNumber(text))));
+    expect(event).toMatchObject({ kind: 'deposit', amount });
+  });
+
+  it.each([
+    ['a NUL character', 'x\u0000y', /NUL/],
+    ['a lone high surrogate', 'x\ud800y', /surrogate/],
+    ['a lone low surrogate', '\udfffy', /surrogate/],
+  ])('refuses %s in any of its string fields, naming that field', (_label, value, message) => {
+    const paths = stringPaths(parse(fixture));
+    expect(paths.length).toBeGreaterThan(2);
+    for (const path of paths) {
+      const err = thrown(() => c.adapter.parse(Buffer.from(withField(fixture, path, value))));
+      expect(err, path).toBeInstanceOf(MalformedPayloadError);
+      expect((err as MalformedPayloadError).field, path).toBe(path);
+      expect((err as MalformedPayloadError).message, path).toMatch(message);
+    }
+  });
+
+  it('refuses a NUL character in a key of its payload, naming it', () => {
+    const err = thrown(() => c.adapter.parse(Buffer.from(fixture.replace('{', '{"odd\\u0000key": 1,'))));
+    expect(err).toBeInstanceOf(MalformedPayloadError);
+    expect((err as MalformedPayloadError).field).toBe('odd\\u0000key');
+  });
+
+  it('keeps a pair of surrogates (a character outside the BMP) as the text it is', () => {
+    const body = fixture.replace('{', '{"note": "\\ud83d\\udcb8 paid",');
+    expect(() => c.adapter.parse(Buffer.from(body))).not.toThrow();
+  });
+
+  it('refuses a body that is not UTF-8', () => {
+    const bytes = Buffer.concat([
+      Buffer.from('{"note": "'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('",'),
+      Buffer.from(fixture.slice(1)),
+    ]);
+    const err = thrown(() => c.adapter.parse(bytes));
+    expect(err).toBeInstanceOf(MalformedPayloadError);
+    expect((err as MalformedPayloadError).message).toMatch(/UTF-8/);
   });
 
   it('gives the same dedupe key to every delivery of the same event', () => {

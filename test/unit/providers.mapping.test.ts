@@ -415,3 +415,73 @@ describe('keys that could never be stored are refused at the edge', () => {
     expect(() => parseLayer1Event(Buffer.from(body))).toThrow(/data\.address/);
   });
 });
+
+describe('JSON numbers in exponent form are numbers like any other', () => {
+  const finrax = loadFixture('finrax/confirmed.json');
+
+  it('reads finrax fee and amounts printed by a Java or JavaScript serializer, exactly', () => {
+    const text = finrax
+      .replace('"onChainFee": 0.000234653675781', '"onChainFee": 1e-7')
+      .replace('"actualDisplayAmount": 250.00', '"actualDisplayAmount": 2.5E+2')
+      .replace('"actualDepositAmount": 0.123456789012345678', '"actualDepositAmount": 1.23456789012345678E-1');
+    expect(parseFinraxEvent(bytes(text))).toMatchObject({
+      amount: '250',
+      alternative: { amount: '0.123456789012345678', currency: 'ETH' },
+      fee: '0.0000001',
+    });
+  });
+
+  it.each([
+    ['1.0E-4', '0.0001'],
+    ['1E+2', '100'],
+    ['0e0', '0'],
+  ])('reads the finrax fee %s as %s', (written, fee) => {
+    const text = finrax.replace('"onChainFee": 0.000234653675781', `"onChainFee": ${written}`);
+    expect(parseFinraxEvent(bytes(text))).toMatchObject({ fee });
+  });
+
+  it('names a fee whose exponent makes it negative or absurd', () => {
+    for (const written of ['-1e-7', '1e999999999', '1e-19']) {
+      const text = finrax.replace('"onChainFee": 0.000234653675781', `"onChainFee": ${written}`);
+      expect(
+        malformedField(() => parseFinraxEvent(bytes(text))),
+        written,
+      ).toBe('onChainFee');
+    }
+  });
+
+  it('reads unix seconds in exponent form', () => {
+    const text = finrax.replace('"paymentReceivedAt": 1717620062', '"paymentReceivedAt": 1.717620062E9');
+    expect(parseFinraxEvent(bytes(text))).toMatchObject({ paidAt: new Date(1717620062 * 1000) });
+  });
+});
+
+describe('times Postgres could not store are refused at the edge', () => {
+  it.each([
+    ['the year 0', '"0000-01-01T00:00:00Z"'],
+    ['a time before 1970', '"1969-12-31T23:59:59Z"'],
+    ['the year 10000 once its offset is applied', '"9999-12-31T23:59:59-05:00"'],
+  ])('names a layer1 timestamp in %s', (_label, time) => {
+    const text = loadFixture('layer1/05-success.json').replace('"2024-06-05T20:40:31.419360016Z"', time);
+    expect(malformedField(() => parseLayer1Event(bytes(text)))).toBe('timestamp');
+  });
+
+  it('names a layer1 createdAt in the year 0', () => {
+    const text = loadFixture('layer1/05-success.json').replace('"2024-06-05T20:39:19.454Z"', '"0000-06-05T20:39:19Z"');
+    expect(malformedField(() => parseLayer1Event(bytes(text)))).toBe('data.createdAt');
+  });
+
+  it.each(['999999999999', '1e15', '-1', '1e-19'])('names a finrax paymentReceivedAt of %s seconds', (seconds) => {
+    const text = loadFixture('finrax/confirmed.json').replace(
+      '"paymentReceivedAt": 1717620062',
+      `"paymentReceivedAt": ${seconds}`,
+    );
+    expect(malformedField(() => parseFinraxEvent(bytes(text)))).toBe('paymentReceivedAt');
+  });
+
+  it('names a depasify created_at in the year 33658', () => {
+    const text = loadFixture('depasify/blockchain_payment_received.json').replace('1717620062', '999999999999');
+    expect(text).toContain('999999999999');
+    expect(malformedField(() => parseDepasifyEvent(bytes(text)))).toBe('created_at');
+  });
+});

@@ -21,7 +21,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export type ProcessRole = 'gateway' | 'webhooks' | 'all';
 
 export interface SpawnOptions {
-  database: TestDatabase;
+  /** Absent: DATABASE_URL stays unset and the app runs its embedded PostgreSQL (give EMBEDDED_PG_DIR in `env`). */
+  database?: TestDatabase;
   /** Redis key prefix shared by every process that must see the same pub/sub. */
   prefix: string;
   redisUrl?: string;
@@ -31,6 +32,11 @@ export interface SpawnOptions {
   /** How long to wait for `/readyz` to answer 200 (Redis may be down on purpose: then pass `ready: 'healthz'`). */
   readyTimeoutMs?: number;
   ready?: 'readyz' | 'healthz';
+  /**
+   * Its own process group, as a shell gives `npm start`: `process.kill(-pid, 'SIGINT')` then reaches the
+   * app and every child it left in that group, as a terminal's Ctrl-C does.
+   */
+  detached?: boolean;
 }
 
 export interface AppProcess {
@@ -46,6 +52,8 @@ export interface AppProcess {
   metric(name: string): Promise<number | undefined>;
   /** SIGTERM, then waits for the exit (SIGKILL after `graceMs`); resolves with the exit code. */
   stop(graceMs?: number): Promise<number | null>;
+  /** Waits for the process to exit by itself (after a signal the test sent); its exit code, null if a signal ended it. */
+  waitForExit(timeoutMs?: number): Promise<number | null>;
 }
 
 export async function spawnApp(role: ProcessRole, o: SpawnOptions): Promise<AppProcess> {
@@ -61,7 +69,7 @@ export async function spawnApp(role: ProcessRole, o: SpawnOptions): Promise<AppP
     WEBHOOK_PORT: String(webhookPort),
     PUBLIC_URL: gatewayUrl,
     WEBHOOK_URL: o.webhookUrl ?? ownWebhookUrl,
-    DATABASE_URL: o.database.url,
+    ...(o.database && { DATABASE_URL: o.database.url }),
     REDIS_URL: o.redisUrl ?? REDIS_URL,
     REDIS_KEY_PREFIX: o.prefix,
     BOOTSTRAP_API_KEY: TEST_API_KEY,
@@ -79,6 +87,7 @@ export async function spawnApp(role: ProcessRole, o: SpawnOptions): Promise<AppP
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: o.detached ?? false,
   });
   let output = '';
   const keep = (chunk: Buffer) => {
@@ -101,6 +110,16 @@ export async function spawnApp(role: ProcessRole, o: SpawnOptions): Promise<AppP
       return line === undefined ? undefined : Number(line.slice(name.length + 1));
     },
     stop: (graceMs = 15_000) => stopChild(child, exited, graceMs),
+    waitForExit: (timeoutMs = 30_000) =>
+      Promise.race([
+        exited,
+        new Promise<never>((_, reject) =>
+          setTimeout(
+            () => reject(new Error(`${role} process did not exit within ${timeoutMs} ms\n${output}`)),
+            timeoutMs,
+          ).unref(),
+        ),
+      ]),
   };
   try {
     await waitForHttp(`${listensOn}/${o.ready ?? 'readyz'}`, exited, o.readyTimeoutMs ?? 60_000);

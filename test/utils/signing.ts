@@ -5,7 +5,7 @@ import { signStandardWebhook } from '../../src/webhooks/signatures/standard-webh
 /** The headers a Standard Webhooks provider sends with `body` (a fresh `webhook-id` and the current time by default). */
 export function signedHeaders(
   secret: string,
-  body: string,
+  body: string | Buffer,
   opts: { id?: string; timestamp?: number } = {},
 ): Record<string, string> {
   const id = opts.id ?? `msg_${randomUUID()}`;
@@ -19,6 +19,6 @@ export function signedHeaders(
 }
 
 /** The headers instap sends with `body`: its `x-payload-hash` under `secret`. */
-export function instapHeaders(secret: string, body: string): Record<string, string> {
+export function instapHeaders(secret: string, body: string | Buffer): Record<string, string> {
   return { 'content-type': 'application/json', 'x-payload-hash': payloadHash(secret, body) };
 }

@@ -23,9 +23,67 @@ export function validatePayload<S extends z.ZodType>(schema: S, value: unknown):
   throw new MalformedPayloadError(issue.message, field || undefined);
 }
 
-/** Parses the raw body losslessly (JSON numbers arrive as their exact text) and validates it. */
+/**
+ * The body as JSON, for every provider: numbers arrive as their exact text (never a float),
+ * and every string and key is text Postgres can store as sent, or the whole body is refused
+ * (400, naming the first bad field) before anything is stored or acknowledged. Checked over
+ * the whole tree, once, so no schema can forget a field, including fields added later.
+ */
+export function readPayload(body: Buffer): unknown {
+  const payload = parseJsonLossless(body);
+  refuseUnstorableText(payload);
+  return payload;
+}
+
+/** Parses the raw body with `readPayload` and validates it. */
 export function parsePayload<S extends z.ZodType>(schema: S, body: Buffer): z.output<S> {
-  return validatePayload(schema, parseJsonLossless(body));
+  return validatePayload(schema, readPayload(body));
+}
+
+// Code units, not code points (no `u` flag): a surrogate without its partner.
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/**
+ * Why `s` cannot be stored in a Postgres `text` column exactly as sent, or `undefined`.
+ * Postgres refuses NUL outright (the event would be acknowledged and then never applied);
+ * a lone surrogate has no UTF-8 form, so the driver would store U+FFFD in its place.
+ */
+export function unstorableText(s: string): string | undefined {
+  if (s.includes('\u0000')) return 'must not contain NUL characters (\\u0000): Postgres text cannot hold them';
+  if (LONE_SURROGATE.test(s)) return 'must be valid Unicode: a lone surrogate (\\ud800-\\udfff) cannot be stored';
+  return undefined;
+}
+
+type Path = { key: string; up: Path } | undefined;
+
+function pathText(path: Path): string {
+  const keys: string[] = [];
+  for (let p = path; p; p = p.up) keys.push(JSON.stringify(p.key).slice(1, -1));
+  return keys.reverse().join('.');
+}
+
+/** Throws `MalformedPayloadError` naming the first string or key, in document order, that `unstorableText` refuses. */
+function refuseUnstorableText(root: unknown): void {
+  // A loop, not recursion: the parser took the nesting, and a walk of deeper frames must not overflow.
+  const stack: { value: unknown; path: Path }[] = [{ value: root, path: undefined }];
+  const refuse = (text: string, path: Path) => {
+    const problem = unstorableText(text);
+    if (problem) throw new MalformedPayloadError(problem, pathText(path) || undefined);
+  };
+  while (stack.length > 0) {
+    const { value, path } = stack.pop()!;
+    if (typeof value === 'string') {
+      refuse(value, path);
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], path: { key: String(i), up: path } });
+    } else if (value !== null && typeof value === 'object') {
+      const entries = Object.entries(value);
+      for (const [key] of entries) refuse(key, { key, up: path });
+      for (let i = entries.length - 1; i >= 0; i--) {
+        stack.push({ value: entries[i][1], path: { key: entries[i][0], up: path } });
+      }
+    }
+  }
 }
 
 function decimal(rule: 'positive' | 'non-negative' | 'any') {
@@ -58,22 +116,35 @@ export const currencyCode = z
   .transform((s) => s.toUpperCase())
   .pipe(z.string().regex(/^[A-Z0-9_.-]{1,20}$/, 'must be a currency code'));
 
-/** ISO 8601 with a zone (`2024-06-05T20:40:16.941138099Z`; digits past milliseconds are dropped). */
-export const isoTime = z.iso.datetime({ offset: true }).transform((s) => new Date(s));
+/**
+ * A provider's time as `timestamptz` takes it: Postgres refuses the year 0 and years past
+ * 9999 as we write them, and no payment happened before 1970. Outside: malformed (400),
+ * never an event acknowledged and then impossible to apply.
+ */
+const storableTime = z
+  .date({ error: 'must be a valid time' })
+  .min(new Date('1970-01-01T00:00:00Z'), 'must not be before 1970')
+  .max(new Date('9999-12-31T23:59:59.999Z'), 'must be before the year 10000');
 
-/** Unix seconds, as a JSON number or a string of digits (a timestamp, not money: a JS number is fine). */
+/** ISO 8601 with a zone (`2024-06-05T20:40:16.941138099Z`; digits past milliseconds are dropped). */
+export const isoTime = z.iso
+  .datetime({ offset: true })
+  .transform((s) => new Date(s))
+  .pipe(storableTime);
+
+/**
+ * Unix seconds, as a JSON number in any of its forms (`1717620062`, `1.717620062E9`) or such a
+ * string. Read by the one decimal parser; a timestamp, not money, so a JS number may hold it then.
+ */
 export const unixSeconds = z
   .string()
-  .regex(/^\d{1,12}(\.\d+)?$/, 'must be unix seconds')
-  .transform((s) => new Date(Math.round(Number(s) * 1000)));
+  .refine((s) => decimalProblem(s) === undefined && !s.startsWith('-'), 'must be unix seconds')
+  .transform((s) => new Date(Math.round(Number(canonical(s)) * 1000)))
+  .pipe(storableTime);
 
-/** A key we store in a column of `max` characters (user ids, addresses): longer, or with NUL, cannot be stored. */
+/** A key we store in a column of `max` characters (user ids, addresses): longer cannot be stored. */
 export function storableKey(max: number) {
-  return z
-    .string()
-    .min(1)
-    .max(max, `must be at most ${max} characters`)
-    .refine((s) => !s.includes('\u0000'), 'must not contain NUL characters');
+  return z.string().min(1).max(max, `must be at most ${max} characters`);
 }
 
 /** A string we only keep (tx hash, network): absent or null means "not given". */

@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { DepositStatus, VerificationStatus } from '../../domain/deposit-status.js';
 import type { NormalizedEvent } from '../../domain/events.js';
-import { parseJsonLossless } from '../json.js';
 import {
   currencyCode,
   isoTime,
   optionalText,
   positiveAmount,
+  readPayload,
   standardWebhookAuth,
   storableKey,
   unixSeconds,
@@ -49,7 +49,7 @@ const VERIFICATION: Record<string, VerificationStatus> = {
 };
 
 export function parseDepasifyEvent(body: Buffer): NormalizedEvent {
-  const payload = parseJsonLossless(body);
+  const payload = readPayload(body);
   const { event, created_at: at } = validatePayload(Envelope, payload);
 
   if (event === 'fiat_payment_received' || event === 'blockchain_payment_received') {

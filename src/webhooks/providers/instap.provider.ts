@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { DepositStatus } from '../../domain/deposit-status.js';
 import type { DepositEventInput, NormalizedEvent } from '../../domain/events.js';
-import { jsonNumeral, parseJsonLossless, stringifyWithNumbers } from '../json.js';
+import { jsonNumeral, stringifyWithNumbers } from '../json.js';
 import { payloadHash, verifyPayloadHash } from '../signatures/payload-hash.js';
-import { currencyCode, joinUrl, positiveAmount, postJson, validatePayload } from './common.js';
+import { currencyCode, joinUrl, positiveAmount, postJson, readPayload, validatePayload } from './common.js';
 import type { PaymentStarter, StartPaymentRequest, WebhookAdapter } from './provider.js';
 
 /**
@@ -31,7 +31,7 @@ const STATE_EFFECTS: Record<string, Pick<DepositEventInput, 'effect' | 'status'>
 };
 
 export function parseInstapEvent(body: Buffer): NormalizedEvent {
-  const payload = parseJsonLossless(body);
+  const payload = readPayload(body);
   const s = validatePayload(Session, payload);
   const ref = { by: 'providerRef', providerRef: s.sessionToken } as const;
   if (s.sessionState === 'COMPLETED') {

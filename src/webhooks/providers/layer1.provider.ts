@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { DepositStatus } from '../../domain/deposit-status.js';
 import type { NormalizedEvent } from '../../domain/events.js';
-import { parseJsonLossless } from '../json.js';
 import {
   balanceAmount,
   currencyCode,
@@ -9,6 +8,7 @@ import {
   isoTime,
   optionalText,
   positiveAmount,
+  readPayload,
   standardWebhookAuth,
   storableKey,
   validatePayload,
@@ -101,7 +101,7 @@ function balanceUpdated(payload: unknown): NormalizedEvent {
 }
 
 export function parseLayer1Event(body: Buffer): NormalizedEvent {
-  const payload = parseJsonLossless(body);
+  const payload = readPayload(body);
   const { event } = validatePayload(Envelope, payload);
   const match = EVENT_RE.exec(event);
   if (!match) return { kind: 'unsupported', providerStatus: event };

@@ -1,3 +1,4 @@
+import { createDepositNeeds } from '../../config.js';
 import { createDepasifyAdapter, createDepasifyStarter } from './depasify.provider.js';
 import { createFinraxAdapter, createFinraxStarter } from './finrax.provider.js';
 import { createInstapAdapter, createInstapStarter } from './instap.provider.js';
@@ -20,6 +21,8 @@ export interface ProviderSettings {
   finrax?: { apiUrl: string; apiKey: string };
   /** Base URL of the gateway, for the sandbox checkout link. */
   publicUrl: string;
+  /** Under NODE_ENV=production the sandbox does not exist, whatever secret reaches here. */
+  production?: boolean;
 }
 
 export interface ProviderRegistry {
@@ -31,23 +34,28 @@ export interface ProviderRegistry {
 
 export function createProviderRegistry(s: ProviderSettings): ProviderRegistry {
   const { secrets } = s;
+  const sandboxSecret = s.production ? undefined : secrets.sandbox;
+  const rules = { sandboxEnabled: !s.production, webhookSecrets: secrets, instap: s.instap, finrax: s.finrax };
+  // What to set, by the configuration's rules (config.ts). In development the sandbox's secret is
+  // generated before the registry is built, so only a registry made without one lacks it.
+  const notConfigured = (name: ProviderName) => ({
+    missing: createDepositNeeds(name, rules) ?? `WEBHOOK_SECRET_${name.toUpperCase()}`,
+  });
   const webhooks: { [N in ProviderName]: WebhookAdapter | undefined } = {
-    sandbox: secrets.sandbox ? createSandboxAdapter(secrets.sandbox) : undefined,
+    sandbox: sandboxSecret ? createSandboxAdapter(sandboxSecret) : undefined,
     instap: secrets.instap ? createInstapAdapter(secrets.instap) : undefined,
     layer1: secrets.layer1 ? createLayer1Adapter(secrets.layer1) : undefined,
     depasify: secrets.depasify ? createDepasifyAdapter(secrets.depasify) : undefined,
     finrax: secrets.finrax ? createFinraxAdapter(secrets.finrax) : undefined,
   };
   const starters: { [N in ProviderName]: PaymentStarter | { missing: string } } = {
-    sandbox: secrets.sandbox ? createSandboxStarter(s.publicUrl) : { missing: 'WEBHOOK_SECRET_SANDBOX' },
+    sandbox: sandboxSecret ? createSandboxStarter(s.publicUrl) : notConfigured('sandbox'),
     // instap's session API is signed with its own key; the webhook secret only guards the way back.
-    instap: s.instap
-      ? createInstapStarter(s.instap)
-      : { missing: 'INSTAP_API_URL, INSTAP_API_KEY, INSTAP_HMAC_SECRET' },
+    instap: s.instap ? createInstapStarter(s.instap) : notConfigured('instap'),
     // Without a webhook secret nothing could ever complete the deposit, so it is not even started.
-    layer1: secrets.layer1 ? createLayer1Starter() : { missing: 'WEBHOOK_SECRET_LAYER1' },
-    depasify: secrets.depasify ? createDepasifyStarter() : { missing: 'WEBHOOK_SECRET_DEPASIFY' },
-    finrax: s.finrax ? createFinraxStarter(s.finrax) : { missing: 'FINRAX_API_URL, FINRAX_API_KEY' },
+    layer1: secrets.layer1 ? createLayer1Starter() : notConfigured('layer1'),
+    depasify: secrets.depasify ? createDepasifyStarter() : notConfigured('depasify'),
+    finrax: s.finrax ? createFinraxStarter(s.finrax) : notConfigured('finrax'),
   };
   return {
     webhook: (name) => webhooks[name],
