@@ -1,5 +1,6 @@
 import { type Opt } from '@mikro-orm/core';
 import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
+import { EventSource } from '../domain/audit.js';
 import { DepositStatus } from '../domain/deposit-status.js';
 import { Deposit } from './deposit.entity.js';
 import { ExactDecimalType } from './exact-decimal.type.js';
@@ -14,9 +15,27 @@ export class DepositEvent {
   @ManyToOne(() => Deposit, { deleteRule: 'cascade' })
   deposit!: Deposit;
 
-  /** The inbox row it came from: unique, so replaying an event never adds a second row. */
-  @Property({ type: 'bigint', unique: true })
-  inboxId!: string;
+  /**
+   * The inbox row it came from: unique, so replaying an event never adds a second row.
+   * None for events no delivery brought (an operator's resolution, expiry by the sweeper).
+   */
+  @Property({ type: 'bigint', unique: true, nullable: true })
+  inboxId?: string | null;
+
+  @Enum({ items: () => EventSource, default: EventSource.WEBHOOK })
+  source!: Opt<EventSource>;
+
+  /** OPERATOR events: the label of the API key that acted. */
+  @Property({ type: 'string', length: 200, nullable: true })
+  actor?: string | null;
+
+  /** OPERATOR events: the reason given. */
+  @Property({ type: 'string', length: 500, nullable: true })
+  reason?: string | null;
+
+  /** OPERATOR events: an outside reference (refund transaction, ticket). */
+  @Property({ type: 'string', length: 200, nullable: true })
+  reference?: string | null;
 
   @Enum({ items: () => DepositStatus })
   status!: DepositStatus;

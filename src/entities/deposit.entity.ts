@@ -1,5 +1,6 @@
 import { type Opt } from '@mikro-orm/core';
 import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property, Unique } from '@mikro-orm/decorators/legacy';
+import { NEEDS_ATTENTION_SQL, Resolution } from '../domain/audit.js';
 import { DepositStatus, PaymentState, RejectionReason } from '../domain/deposit-status.js';
 import { ExactDecimalType } from './exact-decimal.type.js';
 import { Tenant } from './tenant.entity.js';
@@ -65,6 +66,18 @@ export class Deposit {
 
   @Property({ type: 'datetime' })
   expiresAt!: Date;
+
+  /** How an operator settled it, if one did (`resolveDeposit`). */
+  @Enum({ items: () => Resolution, nullable: true })
+  resolution?: Resolution | null;
+
+  /** A status sync saw the payment completed but nobody reported an amount: nothing was credited. */
+  @Property({ type: 'boolean', default: false })
+  amountUnreported!: Opt<boolean>;
+
+  /** Computed by Postgres (domain/audit.ts `NEEDS_ATTENTION_SQL`); the operator's inbox. */
+  @Property({ type: 'boolean', generated: `(coalesce(${NEEDS_ATTENTION_SQL}, false)) stored` })
+  needsAttention!: Opt<boolean>;
 
   @Property({ type: 'datetime', defaultRaw: 'current_timestamp' })
   createdAt!: Opt<Date>;
