@@ -1,0 +1,98 @@
+import { Badge, Text } from '@mantine/core';
+import type { TimelineEventFragment } from '../generated/graphql.js';
+import type { AuditFields } from '../lib/features.js';
+import { formatMoney } from '../lib/format.js';
+import { DateTime } from './DateTime.js';
+import { StatusBadge } from './StatusBadge.js';
+
+export type TimelineEntry = TimelineEventFragment & AuditFields;
+
+/**
+ * Every event of the deposit, oldest first, as an ordered list: what the provider said
+ * (provider status, amount), the status that maps to (not always the deposit's: a payment that
+ * maps to COMPLETED leaves an underpaid deposit REJECTED), and when. Source, actor, reason and
+ * reference appear as soon as TimelineEvent selects them (the audit trail).
+ */
+export function Timeline(props: { events: readonly TimelineEntry[] }) {
+  if (props.events.length === 0) {
+    return (
+      <Text size="sm" c="dimmed">
+        No events yet: nothing has been reported for this deposit.
+      </Text>
+    );
+  }
+  return (
+    <ol className="timeline">
+      {props.events.map((e) => (
+        <li key={e.id} className="timeline-item" data-status={e.status}>
+          <div className="timeline-head">
+            <code className="provider-status">{e.providerStatus}</code>
+            <span className="timeline-maps"> maps to </span>
+            <StatusBadge status={e.status} />
+            {e.source && (
+              <Badge variant="outline" color="gray" size="sm" radius="sm" tt="none">
+                {e.source}
+              </Badge>
+            )}
+          </div>
+          <dl className="timeline-facts">
+            <div>
+              <dt>Occurred</dt>
+              <dd>
+                <DateTime iso={e.occurredAt} />
+              </dd>
+            </div>
+            {e.amount != null && (
+              <div>
+                <dt>Amount</dt>
+                <dd>{formatMoney(e.amount, e.currency)}</dd>
+              </div>
+            )}
+            {e.fee != null && (
+              <div>
+                <dt>Fee</dt>
+                <dd>{formatMoney(e.fee, e.currency)}</dd>
+              </div>
+            )}
+            {e.network && (
+              <div>
+                <dt>Network</dt>
+                <dd>{e.network}</dd>
+              </div>
+            )}
+            {e.txHash && (
+              <div>
+                <dt>Transaction</dt>
+                <dd className="mono break">{e.txHash}</dd>
+              </div>
+            )}
+            {e.actor && (
+              <div>
+                <dt>Actor</dt>
+                <dd>{e.actor}</dd>
+              </div>
+            )}
+            {e.reason && (
+              <div className="wide">
+                <dt>Reason</dt>
+                <dd className="break">{e.reason}</dd>
+              </div>
+            )}
+            {e.reference && (
+              <div>
+                <dt>Reference</dt>
+                <dd className="break">{e.reference}</dd>
+              </div>
+            )}
+            <div>
+              <dt>Received</dt>
+              <dd>
+                <DateTime iso={e.receivedAt} />
+              </dd>
+            </div>
+          </dl>
+        </li>
+      ))}
+    </ol>
+  );
+}
