@@ -4,12 +4,16 @@ import pg from 'pg';
 import { decide, moneyFor } from '../src/domain/apply-rules.js';
 import type { DepositStatus, RejectionReason } from '../src/domain/deposit-status.js';
 import type { NormalizedEvent } from '../src/domain/events.js';
-import { OUTBOX_NOTIFY_CHANNEL } from '../src/services/outbox-relay.js';
-import { parseLayer1Event } from '../src/webhooks/providers/layer1.provider.js';
-import { parseSandboxEvent } from '../src/webhooks/providers/sandbox.provider.js';
+import { OUTBOX_NOTIFY_CHANNEL } from '../src/store/outbox.store.js';
+import { layer1 } from '../src/providers/layer1.provider.js';
+import { sandbox } from '../src/providers/sandbox.provider.js';
 import { receive, reply, runTool, sleep, summarize, wallMs, type Message } from './common.js';
 import { signedRequest, type PlannedEvent } from './events.js';
 import type { IngestResult } from './load-ingest.js';
+
+// The provider modules under the names these tests were written with.
+const parseLayer1Event = layer1.parse;
+const parseSandboxEvent = sandbox.parse;
 
 /**
  * The baseline of scenario 1: the SQL statements one webhook needs, issued directly with

@@ -1,30 +1,33 @@
 import 'reflect-metadata';
-import type { PostgreSqlConnection } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
 import { MemoryIntentStore, RedisIntentStore, type IntentStore } from './bus/intent-store.js';
 import { createRedis, redisReady } from './bus/redis.js';
 import { MemoryStatusBus, RedisStatusBus, type StatusBus } from './bus/status-bus.js';
 import type { Config } from './config.js';
-import { runningEmbeddedUrl, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded-postgres.js';
-import { createOrm, migrate, type DbOptions, type Orm } from './db/orm.js';
-import { createGateway, type Gateway } from './gateway/server.js';
+import { createOrm, migrate, poolOf, type DbOptions, type Orm } from './db/orm.js';
 import { createSandboxPayments } from './gateway/sandbox-checkout.js';
+import { buildGatewaySchema } from './gateway/schema.js';
+import { createGateway, type Gateway } from './gateway/server.js';
+import { randomKey } from './lib/crypto.js';
+import { every, type Stoppable } from './lib/periodic.js';
 import { createHealth } from './observability/health.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
-import { buildGatewaySchema } from './schema/build.js';
-import { randomKey, sharedSecret } from './services/app-secrets.service.js';
-import { EventApplier } from './services/apply-event.service.js';
+import { PROVIDERS, type ProviderSecrets } from './providers/index.js';
+import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
+import { sandbox } from './providers/sandbox.provider.js';
+import { sharedSecret } from './services/app-secrets.service.js';
+import { EventApplier } from './services/apply/event-applier.js';
 import { ClientTokens } from './services/client-token.js';
 import { DepositService } from './services/deposits.service.js';
-import { every, startSweeper, type Stoppable } from './services/expiry-sweeper.js';
+import { startSweeper } from './services/expiry-sweeper.js';
 import { InboxProcessor } from './services/inbox-processor.js';
 import { OutboxRelay } from './services/outbox-relay.js';
 import { StatusStream } from './services/status-stream.js';
 import { TenantService } from './services/tenants.service.js';
-import { createProviderRegistry, type ProviderRegistry } from './webhooks/providers/registry.js';
+import { WebhookIntake } from './services/webhook-intake.js';
 import { createWebhookServer, type WebhookServer } from './webhooks/server.js';
-import { generateWhsecSecret } from './webhooks/signatures/standard-webhooks.js';
 
 /** What a process runs; `cli` wires the services for a command and serves nothing. */
 export type Role = 'gateway' | 'webhooks' | 'all' | 'cli';
@@ -82,16 +85,7 @@ async function wire(
   const runGateway = role === 'gateway' || role === 'all';
   const runWebhooks = role === 'webhooks' || role === 'all';
 
-  let databaseUrl = config.databaseUrl ?? (role === 'cli' ? await runningEmbeddedUrl(config.embeddedPgDir) : undefined);
-  if (!databaseUrl) {
-    logger.warn(
-      { dataDir: config.embeddedPgDir },
-      'DATABASE_URL is not set: starting an EMBEDDED PostgreSQL for development (refused under NODE_ENV=production)',
-    );
-    const embedded: EmbeddedDatabase = await startEmbeddedPostgres(config.embeddedPgDir, logger);
-    closers.push(() => embedded.stop());
-    databaseUrl = embedded.url;
-  }
+  const databaseUrl = await databaseUrlFor(config, role, logger, closers);
   const db: DbOptions = { databaseUrl, ...config.db, applicationName: `deposit-gateway:${role}` };
   const orm = await createOrm(db, logger);
   closers.push(() => orm.close());
@@ -100,52 +94,14 @@ async function wire(
   migrated = true;
 
   const metrics = createMetrics();
-  let intents: IntentStore;
-  let bus: StatusBus;
-  let redis: Redis | undefined;
-  if (role === 'cli') {
-    // The commands (migrate, tenant:create, replay) publish nothing and wait for no one: the relay
-    // of a running sidecar publishes what a replay writes to the outbox, and Postgres decides
-    // without the intents.
-    logger.debug('command: no intent store or event bus (Redis is not used)');
-    intents = new MemoryIntentStore();
-    bus = new MemoryStatusBus();
-  } else if (config.redisUrl) {
-    redis = createRedis(config.redisUrl, logger, `${role}:main`);
-    const sub = createRedis(config.redisUrl, logger, `${role}:subscriber`, {
-      enableOfflineQueue: true,
-      maxRetriesPerRequest: null,
-    });
-    closers.push(async () => {
-      redis!.disconnect();
-      sub.disconnect();
-    });
-    await Promise.all([redisReady(redis), redisReady(sub)]).catch(() =>
-      logger.warn('redis is not reachable at start; continuing (events are stored and published once it is back)'),
-    );
-    intents = new RedisIntentStore(redis, config.redisKeyPrefix);
-    bus = new RedisStatusBus(redis, sub);
-  } else {
-    logger.warn(
-      'REDIS_URL is not set: using an IN-PROCESS intent store and event bus (one process only; refused under NODE_ENV=production)',
-    );
-    intents = new MemoryIntentStore();
-    bus = new MemoryStatusBus();
-  }
+  const { intents, bus, redis } = await connectBus(config, role, logger, closers);
 
   const em = orm.em.fork();
   const clientTokens = new ClientTokens(await sharedSecret(em, 'client_token_key', () => randomKey()));
-  // The sandbox exists only where the configuration says so (never under production).
-  const sandboxSecret = config.sandboxEnabled
-    ? (config.webhookSecrets.sandbox ?? (await sharedSecret(em, 'sandbox_webhook_secret', generateWhsecSecret)))
-    : undefined;
-  const providers = createProviderRegistry({
-    secrets: { ...config.webhookSecrets, sandbox: sandboxSecret },
-    instap: config.instap,
-    finrax: config.finrax,
-    publicUrl: config.publicUrl,
-    production: config.isProduction,
-  });
+  const secrets = await providerSecrets(config, em);
+  // The config carries each provider's API settings under its name, and the public URL.
+  const providers = createProviderRegistry({ ...config, secrets, production: config.isProduction });
+  const sandboxSecret = secrets[sandbox.name];
 
   const tenants = new TenantService(orm);
   await tenants.ensureBootstrap(config.bootstrapApiKey);
@@ -158,7 +114,7 @@ async function wire(
   });
 
   // The pool MikroORM manages (same limits and timeouts): the hot paths speak SQL to it directly.
-  const pool = await (orm.em.getConnection() as PostgreSqlConnection).getNativeClient();
+  const pool = await poolOf(orm);
   const deposits = new DepositService({
     orm,
     pool,
@@ -202,7 +158,7 @@ async function wire(
 
   if (runWebhooks) {
     relay = new OutboxRelay({
-      orm,
+      pool,
       bus,
       prefix: config.redisKeyPrefix,
       databaseUrl,
@@ -214,17 +170,15 @@ async function wire(
     const background: Stoppable[] = [];
     if (opts.background !== false) {
       relay.start();
-      background.push(startSweeper(orm, config.sweepIntervalMs, logger, metrics, () => relay?.wake()));
+      background.push(startSweeper(pool, config.sweepIntervalMs, logger, metrics, () => relay?.wake()));
       background.push(every(config.sweepIntervalMs, () => processor.processPending(), logger, 'inbox-processor'));
     }
-    const server: WebhookServer = createWebhookServer({
-      logger,
-      metrics,
+    const intake = new WebhookIntake({
       providers,
       applier,
-      health,
-      rateLimitPerMinute: config.webhookRateLimitPerMinute,
+      failuresPerMinute: config.webhookRateLimitPerMinute,
     });
+    const server: WebhookServer = createWebhookServer({ logger, metrics, intake, health });
     // Registered before listening so that closing runs after the server stopped accepting.
     closers.push(() => relay!.stop());
     closers.push(() => Promise.all(background.map((b) => b.stop())));
@@ -235,7 +189,7 @@ async function wire(
 
   if (runGateway) {
     const schema = await buildGatewaySchema();
-    const statusStream = new StatusStream(orm, bus, config.redisKeyPrefix, logger, metrics);
+    const statusStream = new StatusStream(pool, bus, config.redisKeyPrefix, metrics);
     app.statusStream = statusStream;
     const gateway: Gateway = await createGateway({
       config,
@@ -257,4 +211,74 @@ async function wire(
   // (Postgres may be stopping too, e.g. with `docker compose down`), not something to warn about.
   closers.push(async () => relay?.stopping());
   return app;
+}
+
+/** DATABASE_URL, or the embedded PostgreSQL of development (a command finds the one `npm start` runs). */
+async function databaseUrlFor(
+  config: Config,
+  role: Role,
+  logger: Logger,
+  closers: (() => Promise<unknown>)[],
+): Promise<string> {
+  if (config.databaseUrl) return config.databaseUrl;
+  // The development default, loaded only here: a production install (no dev dependencies) never imports it.
+  const embedded = await import('./db/embedded-postgres.js');
+  const running = role === 'cli' ? await embedded.runningEmbeddedUrl(config.embeddedPgDir) : undefined;
+  if (running) return running;
+  logger.warn(
+    { dataDir: config.embeddedPgDir },
+    'DATABASE_URL is not set: starting an EMBEDDED PostgreSQL for development (refused under NODE_ENV=production)',
+  );
+  const started = await embedded.startEmbeddedPostgres(config.embeddedPgDir, logger);
+  closers.push(() => started.stop());
+  return started.url;
+}
+
+/** The intent store and the status bus: Redis, or in-process where REDIS_URL is unset or a command runs. */
+async function connectBus(
+  config: Config,
+  role: Role,
+  logger: Logger,
+  closers: (() => Promise<unknown>)[],
+): Promise<{ intents: IntentStore; bus: StatusBus; redis?: Redis }> {
+  if (role === 'cli') {
+    // The commands (migrate, tenant:create, replay) publish nothing and wait for no one: the relay
+    // of a running sidecar publishes what a replay writes to the outbox, and Postgres decides
+    // without the intents.
+    logger.debug('command: no intent store or event bus (Redis is not used)');
+    return { intents: new MemoryIntentStore(), bus: new MemoryStatusBus() };
+  }
+  if (!config.redisUrl) {
+    logger.warn(
+      'REDIS_URL is not set: using an IN-PROCESS intent store and event bus (one process only; refused under NODE_ENV=production)',
+    );
+    return { intents: new MemoryIntentStore(), bus: new MemoryStatusBus() };
+  }
+  const redis = createRedis(config.redisUrl, logger, `${role}:main`);
+  const sub = createRedis(config.redisUrl, logger, `${role}:subscriber`, {
+    enableOfflineQueue: true,
+    maxRetriesPerRequest: null,
+  });
+  closers.push(async () => {
+    redis.disconnect();
+    sub.disconnect();
+  });
+  await Promise.all([redisReady(redis), redisReady(sub)]).catch(() =>
+    logger.warn('redis is not reachable at start; continuing (events are stored and published once it is back)'),
+  );
+  return { intents: new RedisIntentStore(redis, config.redisKeyPrefix), bus: new RedisStatusBus(redis, sub), redis };
+}
+
+/**
+ * Every provider's webhook secret: as configured, or, for a development provider (the sandbox)
+ * left without one, generated once and shared through the database by every process. Under
+ * production a development provider does not exist (config refuses its secret).
+ */
+async function providerSecrets(config: Config, em: EntityManager): Promise<ProviderSecrets> {
+  const secrets: ProviderSecrets = { ...config.webhookSecrets };
+  for (const p of PROVIDERS) {
+    if (secrets[p.name] || !p.generateSecret || (config.isProduction && !p.productionAllowed)) continue;
+    secrets[p.name] = await sharedSecret(em, `${p.name}_webhook_secret`, p.generateSecret);
+  }
+  return secrets;
 }

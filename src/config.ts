@@ -1,25 +1,32 @@
 import { z } from 'zod';
-import { PROVIDER_NAMES, type ProviderName } from './webhooks/providers/provider.js';
+import { httpUrl, stripSlash } from './lib/env.js';
+import {
+  PROVIDER_NAMES,
+  PROVIDERS,
+  type ProviderApis,
+  type ProviderName,
+  type ProviderSecrets,
+} from './providers/index.js';
+import type { EnvValues } from './providers/provider.js';
+import { starterNeeds } from './providers/registry.js';
+import { sandbox } from './providers/sandbox.provider.js';
 
 /**
  * The environment, parsed once. Nothing else in the code base reads `process.env`:
- * every module receives the typed `Config` (or the part of it it needs).
+ * every module receives the typed `Config` (or the part of it it needs). The variables
+ * here are the core's; each provider declares its own (`providers/<name>.provider.ts`),
+ * merged in by looping over the provider list.
  */
 
-const whsec = z.string().regex(/^whsec_[A-Za-z0-9+/]+={0,2}$/, 'must be a Standard Webhooks secret: whsec_<base64>');
-
-const optionalNonEmpty = z.string().min(1).optional();
 // Digits only: z.coerce would read " " as 0 (a random port) and "1e3" as 1000.
 const port = z
   .string()
   .regex(/^\d{1,5}$/, 'must be a port number 0-65535')
   .transform(Number)
   .pipe(z.number().max(65535, 'must be a port number 0-65535'));
-// Checkout links, callbacks and provider APIs are fetched or opened over HTTP: "localhost:4000" is not one.
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' });
 const positiveInt = z.coerce.number().int().positive();
 
-const EnvSchema = z.object({
+const CoreEnv = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   /** Default by NODE_ENV (see loadConfig): loopback outside production, every interface under it. */
   HOST: z.string().regex(/^\S+$/, 'must be an address to listen on, e.g. 127.0.0.1 or 0.0.0.0').optional(),
@@ -51,32 +58,23 @@ const EnvSchema = z.object({
   WEBHOOK_TRANSACTIONS: positiveInt.max(100).default(4),
   /** Verified-or-not webhook requests per provider and client address per minute. */
   WEBHOOK_RATE_LIMIT_PER_MINUTE: positiveInt.default(6000),
-  WEBHOOK_SECRET_SANDBOX: whsec.optional(),
-  WEBHOOK_SECRET_LAYER1: whsec.optional(),
-  WEBHOOK_SECRET_DEPASIFY: whsec.optional(),
-  WEBHOOK_SECRET_FINRAX: whsec.optional(),
-  WEBHOOK_SECRET_INSTAP: optionalNonEmpty,
-  INSTAP_API_URL: httpUrl.optional(),
-  INSTAP_API_KEY: optionalNonEmpty,
-  INSTAP_HMAC_SECRET: optionalNonEmpty,
-  FINRAX_API_URL: httpUrl.optional(),
-  FINRAX_API_KEY: optionalNonEmpty,
   /** The provider of a createDeposit that names none; checked against the configuration in loadConfig. */
   DEFAULT_PROVIDER: z.enum(PROVIDER_NAMES, { error: `must be one of ${PROVIDER_NAMES.join(', ')}` }).optional(),
 });
 
-export type Env = z.infer<typeof EnvSchema>;
+/** The core's variables and every provider's, in one schema: one pass, one error naming the variable. */
+const EnvSchema = CoreEnv.extend(Object.assign({}, ...PROVIDERS.map((p) => p.env.variables)) as z.ZodRawShape);
 
-export interface ProviderSecrets {
-  /** `undefined` in development means "generate one and keep it in the database". */
-  sandbox?: string;
-  layer1?: string;
-  depasify?: string;
-  finrax?: string;
-  instap?: string;
-}
+export type Env = z.infer<typeof CoreEnv>;
 
-export interface Config {
+/**
+ * The configuration: the core's settings, every provider's webhook secret by name
+ * (`undefined` for the sandbox in development means "generate one and keep it in the
+ * database"), and each provider's API settings under its own name.
+ */
+export type Config = CoreConfig & ProviderApis & { webhookSecrets: ProviderSecrets };
+
+export interface CoreConfig {
   nodeEnv: Env['NODE_ENV'];
   isProduction: boolean;
   /**
@@ -107,9 +105,6 @@ export interface Config {
   webhookRateLimitPerMinute: number;
   webhookBatchMax: number;
   webhookTransactions: number;
-  webhookSecrets: ProviderSecrets;
-  instap?: { apiUrl: string; apiKey: string; hmacSecret: string };
-  finrax?: { apiUrl: string; apiKey: string };
 }
 
 /** The development API key of the tenant `default` when BOOTSTRAP_API_KEY is unset (never under production). */
@@ -136,7 +131,8 @@ export function loadConfig(
     const variable = issue.path.join('.') || '(environment)';
     throw new ConfigError(`${variable}: ${issue.message}`);
   }
-  const e = parsed.data;
+  const e = parsed.data as Env;
+  const values = parsed.data as EnvValues;
   const isProduction = e.NODE_ENV === 'production';
   if (isProduction && (!e.DATABASE_URL || !e.REDIS_URL)) {
     const missing = [!e.DATABASE_URL && 'DATABASE_URL', !e.REDIS_URL && 'REDIS_URL'].filter(Boolean).join(', ');
@@ -144,40 +140,28 @@ export function loadConfig(
       `${missing}: required under NODE_ENV=production (the embedded defaults are for development only)`,
     );
   }
-  if (isProduction && e.WEBHOOK_SECRET_SANDBOX) {
-    throw new ConfigError(
-      'WEBHOOK_SECRET_SANDBOX: the sandbox does not exist under NODE_ENV=production (its pay page needs no credentials); unset it and set DEFAULT_PROVIDER to a real provider',
-    );
-  }
   const sandboxEnabled = !isProduction;
-  const all3 = [e.INSTAP_API_URL, e.INSTAP_API_KEY, e.INSTAP_HMAC_SECRET];
-  const fx2 = [e.FINRAX_API_URL, e.FINRAX_API_KEY];
-  const instap = all3.every(Boolean)
-    ? { apiUrl: stripSlash(e.INSTAP_API_URL!), apiKey: e.INSTAP_API_KEY!, hmacSecret: e.INSTAP_HMAC_SECRET! }
-    : undefined;
-  const finrax = fx2.every(Boolean) ? { apiUrl: stripSlash(e.FINRAX_API_URL!), apiKey: e.FINRAX_API_KEY! } : undefined;
-  const webhookSecrets: ProviderSecrets = {
-    sandbox: e.WEBHOOK_SECRET_SANDBOX,
-    layer1: e.WEBHOOK_SECRET_LAYER1,
-    depasify: e.WEBHOOK_SECRET_DEPASIFY,
-    finrax: e.WEBHOOK_SECRET_FINRAX,
-    instap: e.WEBHOOK_SECRET_INSTAP,
-  };
-  if (e.DEFAULT_PROVIDER) {
-    const needs = createDepositNeeds(e.DEFAULT_PROVIDER, { sandboxEnabled, webhookSecrets, instap, finrax });
-    if (needs) {
-      throw new ConfigError(
-        e.DEFAULT_PROVIDER === 'sandbox' && !sandboxEnabled
-          ? 'DEFAULT_PROVIDER: the sandbox does not exist under NODE_ENV=production; name a configured provider'
-          : `DEFAULT_PROVIDER: createDeposit cannot use ${e.DEFAULT_PROVIDER} as configured (set ${needs})`,
-      );
+  const webhookSecrets: ProviderSecrets = {};
+  const apis: Record<string, unknown> = {};
+  for (const p of PROVIDERS) {
+    if (isProduction && !p.productionAllowed) {
+      const set = Object.keys(p.env.variables).find((v) => values[v] !== undefined);
+      if (set) {
+        throw new ConfigError(
+          `${set}: the ${p.name} does not exist under NODE_ENV=production (${p.whyNotInProduction}); unset it and set DEFAULT_PROVIDER to a real provider`,
+        );
+      }
     }
+    webhookSecrets[p.name] = values[p.env.secret];
+    // An API is configured by all of its variables or not at all.
+    if (p.env.api) apis[p.name] = p.env.api.variables.every((v) => values[v]) ? p.env.api.read(values) : undefined;
   }
+  if (e.DEFAULT_PROVIDER) checkDefaultProvider(e.DEFAULT_PROVIDER, { isProduction, webhookSecrets, apis });
   return {
     nodeEnv: e.NODE_ENV,
     isProduction,
     sandboxEnabled,
-    defaultProvider: e.DEFAULT_PROVIDER ?? (sandboxEnabled ? 'sandbox' : undefined),
+    defaultProvider: e.DEFAULT_PROVIDER ?? (sandboxEnabled ? sandbox.name : undefined),
     // Outside production the API key and the sandbox's pay page are well known: this machine only.
     host: e.HOST ?? (isProduction ? '0.0.0.0' : '127.0.0.1'),
     port: e.PORT,
@@ -204,35 +188,26 @@ export function loadConfig(
     webhookBatchMax: e.WEBHOOK_BATCH_MAX,
     webhookTransactions: e.WEBHOOK_TRANSACTIONS,
     webhookSecrets,
-    instap,
-    finrax,
+    ...(apis as ProviderApis),
   };
 }
 
 /**
- * What createDeposit still needs to use `provider` under this configuration (the variables to set,
- * as the contract's table says), or `undefined` when it can: instap all three `INSTAP_*`, finrax both
- * `FINRAX_*`, layer1 and depasify their webhook secret, the sandbox only outside production (its
- * secret is generated when unset). The provider registry builds its starters by the same rules.
+ * DEFAULT_PROVIDER must be one createDeposit can use as configured (the registry's rules,
+ * `starterNeeds`); a development provider's secret may be unset, since one is generated.
  */
-export function createDepositNeeds(
-  provider: ProviderName,
-  c: Pick<Config, 'sandboxEnabled' | 'webhookSecrets' | 'instap' | 'finrax'>,
-): string | undefined {
-  switch (provider) {
-    case 'sandbox':
-      return c.sandboxEnabled ? undefined : 'a NODE_ENV other than production; the sandbox is a development tool';
-    case 'instap':
-      return c.instap ? undefined : 'INSTAP_API_URL, INSTAP_API_KEY, INSTAP_HMAC_SECRET';
-    case 'finrax':
-      return c.finrax ? undefined : 'FINRAX_API_URL, FINRAX_API_KEY';
-    case 'layer1':
-      return c.webhookSecrets.layer1 ? undefined : 'WEBHOOK_SECRET_LAYER1';
-    case 'depasify':
-      return c.webhookSecrets.depasify ? undefined : 'WEBHOOK_SECRET_DEPASIFY';
-  }
-}
-
-function stripSlash(url: string): string {
-  return url.replace(/\/+$/, '');
+function checkDefaultProvider(
+  name: ProviderName,
+  c: { isProduction: boolean; webhookSecrets: ProviderSecrets; apis: Record<string, unknown> },
+): void {
+  const p = PROVIDERS.find((m) => m.name === name)!;
+  const exists = p.productionAllowed || !c.isProduction;
+  const hasSecret = !!c.webhookSecrets[name] || (exists && !!p.generateSecret);
+  const needs = starterNeeds(p, { hasSecret, api: c.apis[name], production: c.isProduction });
+  if (!needs) return;
+  throw new ConfigError(
+    exists
+      ? `DEFAULT_PROVIDER: createDeposit cannot use ${name} as configured (set ${needs})`
+      : `DEFAULT_PROVIDER: the ${name} does not exist under NODE_ENV=production; name a configured provider`,
+  );
 }

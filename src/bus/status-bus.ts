@@ -139,11 +139,6 @@ export class RedisStatusBus extends RefCountedBus {
     await this.sub.unsubscribe(channel);
   }
 
-  /** Channels Redis itself has for our subscriber connection (for leak checks). */
-  async serverSideChannels(pattern = '*'): Promise<string[]> {
-    return (await this.pub.pubsub('CHANNELS', pattern)) as string[];
-  }
-
   async close(): Promise<void> {
     this.sub.disconnect();
     this.pub.disconnect();

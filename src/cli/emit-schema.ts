@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { buildGatewaySchema } from '../schema/build.js';
+import { buildGatewaySchema } from '../gateway/schema.js';
 
 /** `npm run schema:emit`: writes schema.graphql (committed; codegen and CI read it). */
 await buildGatewaySchema('schema.graphql');

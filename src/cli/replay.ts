@@ -1,5 +1,5 @@
 import { SingleBar, Presets } from 'cli-progress';
-import { isProviderName } from '../webhooks/providers/provider.js';
+import { isProviderName, PROVIDER_NAMES } from '../providers/index.js';
 import { runCli } from './run.js';
 
 /**
@@ -16,9 +16,7 @@ const provider = arg('--provider');
 const sinceText = arg('--since');
 const since = sinceText ? new Date(sinceText) : undefined;
 if (!provider || !isProviderName(provider) || !since || Number.isNaN(since.getTime())) {
-  console.error(
-    'usage: npm run replay -- --provider sandbox|instap|layer1|depasify|finrax --since 2026-01-01T00:00:00Z',
-  );
+  console.error(`usage: npm run replay -- --provider ${PROVIDER_NAMES.join('|')} --since 2026-01-01T00:00:00Z`);
   process.exit(2);
 }
 

@@ -1,3 +1,6 @@
+// Over 300 lines on purpose: one development-only lifecycle (lock file, cluster, server process,
+// stop, a killed run's leftovers) that reads best in one place. app.ts loads it lazily, only when
+// DATABASE_URL is unset, and nothing else imports its parts.
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
@@ -33,7 +36,7 @@ export interface EmbeddedDatabase {
 }
 
 /** Why the embedded PostgreSQL cannot start: one sentence that names EMBEDDED_PG_DIR and says what to do. */
-export class EmbeddedPostgresError extends Error {
+class EmbeddedPostgresError extends Error {
   override readonly name = 'EmbeddedPostgresError';
 }
 

@@ -16,3 +16,9 @@ export function isStorageUnavailable(err: unknown): boolean {
     /timeout|terminated|Connection terminated|not queryable|ECONNREFUSED/i.test(message)
   );
 }
+
+/** A deadlock or serialization failure: the transaction was aborted for another's sake, not for what it did. */
+export function isTransient(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === '40P01' || code === '40001';
+}

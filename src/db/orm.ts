@@ -1,4 +1,4 @@
-import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { MikroORM, type Options, type PostgreSqlConnection } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import pg from 'pg';
 import { ENTITIES } from '../entities/index.js';
@@ -16,7 +16,7 @@ export interface DbOptions {
   applicationName?: string;
 }
 
-export function ormOptions(db: DbOptions, logger?: Logger): Options {
+function ormOptions(db: DbOptions, logger?: Logger): Options {
   return {
     clientUrl: db.databaseUrl,
     entities: ENTITIES,
@@ -73,6 +73,11 @@ function discardTimedOutClients(pool: pg.Pool): void {
 
 export async function createOrm(db: DbOptions, logger?: Logger): Promise<Orm> {
   return MikroORM.init(ormOptions(db, logger));
+}
+
+/** The pool MikroORM manages (same limits and timeouts): the stores speak SQL to it directly. */
+export function poolOf(orm: Orm): Promise<pg.Pool> {
+  return (orm.em.getConnection() as PostgreSqlConnection).getNativeClient();
 }
 
 /** Any constant shared by every process of the deployment: the key of the migration advisory lock. */

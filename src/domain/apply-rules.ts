@@ -4,8 +4,9 @@ import type { DepositEventInput } from './events.js';
 
 /**
  * Pure rules for one provider event against one deposit (contract rules 2, 3, 5, 6).
- * No I/O: `services/apply-event.service.ts` locks the row, calls `decide`, and writes
- * what it returns (status, fields, ledger credit, outbox rows) in one transaction.
+ * No I/O: `services/apply/event-applier.ts` locks the row, calls `decide`, and writes
+ * what it returns (status, fields, ledger credit, outbox rows) in one transaction; the
+ * expiry sweeper applies `expiry` the same way.
  */
 
 export interface DepositSnapshot {
@@ -76,6 +77,18 @@ export function paymentTime(event: Pick<DepositEventInput, 'paidAt'>, receivedAt
   return event.paidAt;
 }
 
+/** The status a deposit expires from: the sweeper looks for deposits in it (an index covers them). */
+export const EXPIRES_FROM = DepositStatus.PENDING;
+
+/**
+ * Contract rule 6: a deposit still PENDING past `expiresAt` becomes EXPIRED, by the sweeper or
+ * by the first event that finds it so. The one place expiry is decided.
+ */
+export function expiry(d: Pick<DepositSnapshot, 'status' | 'expiresAt'>, now: Date): StatusChange | undefined {
+  if (d.status !== EXPIRES_FROM || now.getTime() <= d.expiresAt.getTime()) return undefined;
+  return { from: d.status, to: DepositStatus.EXPIRED };
+}
+
 /**
  * @param now when the event is applied: a PENDING deposit past `expiresAt` expires first (rule 6).
  * @param receivedAt when the webhook was received (stored in the inbox).
@@ -90,7 +103,8 @@ export function decide(d: DepositSnapshot, event: DepositEventInput, receivedAt:
     patch.status = to;
   };
 
-  if (status === DepositStatus.PENDING && now.getTime() > d.expiresAt.getTime()) move(DepositStatus.EXPIRED);
+  const expired = expiry(d, now);
+  if (expired) move(expired.to);
 
   const money = moneyFor(d, event);
   switch (event.effect) {
@@ -149,6 +163,26 @@ export function moneyFor(
   if (primary && primary.currency === d.currency) return primary;
   if (e.alternative) return e.alternative;
   return primary;
+}
+
+/** The fields a `Decision['patch']` writes, as a deposit holds them. */
+export interface PatchedFields {
+  status: DepositStatus;
+  receivedAmount?: string | null;
+  receivedCurrency?: string | null;
+  paymentState?: PaymentState | null;
+  rejectionReason?: RejectionReason | null;
+}
+
+/** `d` with `patch` applied: what the deposit's next event sees, and what is written. */
+export function applyPatch<D extends PatchedFields>(d: D, patch: Decision['patch']): D {
+  const next = { ...d };
+  if ('status' in patch) next.status = patch.status!;
+  if ('receivedAmount' in patch) next.receivedAmount = patch.receivedAmount ?? null;
+  if ('receivedCurrency' in patch) next.receivedCurrency = patch.receivedCurrency ?? null;
+  if ('paymentState' in patch) next.paymentState = patch.paymentState ?? null;
+  if ('rejectionReason' in patch) next.rejectionReason = patch.rejectionReason ?? null;
+  return next;
 }
 
 function observed(d: DepositSnapshot, amount: string, currency: string): Decision['patch'] {

@@ -1,3 +1,5 @@
+import { DepositStatus, RejectionReason } from './deposit-status.js';
+
 /**
  * Where a deposit's timeline event came from, and how an operator settled exception
  * money. Every change to a deposit has an event; nothing is edited in place.
@@ -26,5 +28,5 @@ export enum Resolution {
  * so the migration and any reader share one definition.
  */
 export const NEEDS_ATTENTION_SQL = `("resolution" is null and (
-  ("received_amount" is not null and ("status" = 'REJECTED' or ("status" = 'EXPIRED' and "rejection_reason" = 'LATE_PAYMENT')))
-  or ("amount_unreported" and "status" <> 'COMPLETED')))`;
+  ("received_amount" is not null and ("status" = '${DepositStatus.REJECTED}' or ("status" = '${DepositStatus.EXPIRED}' and "rejection_reason" = '${RejectionReason.LATE_PAYMENT}')))
+  or ("amount_unreported" and "status" <> '${DepositStatus.COMPLETED}')))`;

@@ -62,10 +62,3 @@ export function rank(s: DepositStatus): number {
   const i = PROGRESS.indexOf(s);
   return i === -1 ? PROGRESS.length : i;
 }
-
-/** True when an event mapped to `to` would move a deposit in `from` forward (ignoring rule-2 exceptions). */
-export function movesForward(from: DepositStatus, to: DepositStatus): boolean {
-  if (isFinal(from)) return false;
-  if (to === DepositStatus.PENDING) return false;
-  return rank(to) > rank(from) || isFinal(to);
-}

@@ -10,7 +10,8 @@ import { Tenant } from './tenant.entity.js';
 @Index({ name: 'deposit_tenant_user_created_idx', properties: ['tenant', 'userId', 'createdAt', 'id'] })
 @Index({
   name: 'deposit_pending_expiry_idx',
-  expression: `create index "deposit_pending_expiry_idx" on "deposit" ("expires_at") where "status" = 'PENDING'`,
+  // The expiry sweeper's candidates (`domain/apply-rules.ts` EXPIRES_FROM).
+  expression: `create index "deposit_pending_expiry_idx" on "deposit" ("expires_at") where "status" = '${DepositStatus.PENDING}'`,
 })
 @Unique({ name: 'deposit_provider_ref_unique', properties: ['provider', 'providerRef'] })
 export class Deposit {

@@ -46,7 +46,7 @@ export const LIMITS = {
   maxTokens: 2_000,
 } as const;
 
-export function tooComplex(message: string): GraphQLError {
+function tooComplex(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: 'QUERY_TOO_COMPLEX', http: { status: 400 } } });
 }
 

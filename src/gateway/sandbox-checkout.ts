@@ -6,10 +6,11 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config.js';
 import { decimalProblem } from '../domain/money.js';
+import { sandbox } from '../providers/sandbox.provider.js';
 import type { ClientTokens } from '../services/client-token.js';
 import type { DepositService } from '../services/deposits.service.js';
-import { encodeStatusCursor } from '../services/status-change.js';
-import { signStandardWebhook } from '../webhooks/signatures/standard-webhooks.js';
+import { encodeStatusCursor } from '../services/status-cursor.js';
+import { signStandardWebhook } from '../lib/signatures/standard-webhooks.js';
 
 /**
  * The sandbox: the built-in payment service of handling-deposits.txt. Its
@@ -26,7 +27,7 @@ export interface SandboxPayments {
 }
 
 /** The sidecar answered a sandbox payment with a 4xx, for the reason it gives. */
-export class SandboxPaymentRefusedError extends Error {
+class SandboxPaymentRefusedError extends Error {
   override readonly name = 'SandboxPaymentRefusedError';
   constructor(
     readonly status: number,
@@ -68,7 +69,7 @@ export function createSandboxPayments(
       });
       const id = `msg_${eventId}`;
       const ts = Math.floor(Date.now() / 1000);
-      const res = await fetch(`${webhookUrl}/webhooks/sandbox`, {
+      const res = await fetch(`${webhookUrl}/webhooks/${sandbox.name}`, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
@@ -87,6 +88,9 @@ export function createSandboxPayments(
   };
 }
 
+/** The sandbox's pages live under its name, where its starter links (`/sandbox/checkout/<id>`). */
+const BASE = `/${sandbox.name}`;
+
 const PayBody = z.object({
   amount: z.string().refine((s) => decimalProblem(s) === undefined, 'must be a decimal string'),
   currency: z.string().regex(/^[A-Z0-9]{1,20}$/, 'must be a currency code'),
@@ -95,7 +99,7 @@ const PayBody = z.object({
 
 export function registerSandboxCheckout(
   app: FastifyInstance,
-  sandbox: SandboxPayments,
+  payments: SandboxPayments,
   deposits: DepositService,
   clientTokens: ClientTokens,
   config: Config,
@@ -104,16 +108,16 @@ export function registerSandboxCheckout(
   // The browser build ships in the package but is not exported: find it beside the package's entry.
   const wsClientPath = path.join(path.dirname(require.resolve('graphql-ws')), '..', 'umd', 'graphql-ws.min.js');
 
-  app.get('/sandbox/graphql-ws.js', async (_req, reply) =>
+  app.get(`${BASE}/graphql-ws.js`, async (_req, reply) =>
     reply
       .header('content-type', 'text/javascript; charset=utf-8')
       .header('cache-control', 'public, max-age=3600')
       .send(await readFile(wsClientPath)),
   );
 
-  app.get<{ Params: { id: string } }>('/sandbox/checkout/:id', async (req, reply) => {
+  app.get<{ Params: { id: string } }>(`${BASE}/checkout/:id`, async (req, reply) => {
     const deposit = await deposits.getById(req.params.id);
-    if (!deposit || deposit.provider !== 'sandbox') {
+    if (!deposit || deposit.provider !== sandbox.name) {
       return reply
         .code(404)
         .type('text/html; charset=utf-8')
@@ -143,7 +147,7 @@ export function registerSandboxCheckout(
   <button id="fail-button" type="button">Fail the payment</button>
 </form>
 <p id="message" role="status"></p>
-<script src="/sandbox/graphql-ws.js"></script>
+<script src="${BASE}/graphql-ws.js"></script>
 <script>
 const DATA = ${JSON.stringify(data).replace(/</g, '\\u003c')};
 const statusEl = document.getElementById('status');
@@ -198,16 +202,17 @@ document.getElementById('fail-button').addEventListener('click', () => pay('FAIL
     return reply.type('text/html; charset=utf-8').send(page('Sandbox checkout', body));
   });
 
-  app.post<{ Params: { id: string } }>('/sandbox/checkout/:id/pay', async (req, reply) => {
+  app.post<{ Params: { id: string } }>(`${BASE}/checkout/:id/pay`, async (req, reply) => {
     const deposit = await deposits.getById(req.params.id);
-    if (!deposit || deposit.provider !== 'sandbox') return reply.code(404).send({ message: 'no such sandbox deposit' });
+    if (!deposit || deposit.provider !== sandbox.name)
+      return reply.code(404).send({ message: 'no such sandbox deposit' });
     const parsed = PayBody.safeParse(req.body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       return reply.code(400).send({ message: `Payment refused: ${issue.path.join('.')}: ${issue.message}` });
     }
     try {
-      await sandbox.pay({ depositId: deposit.id, ...parsed.data });
+      await payments.pay({ depositId: deposit.id, ...parsed.data });
     } catch (err) {
       if (err instanceof SandboxPaymentRefusedError) {
         req.log.info({ status: err.status, reason: err.reason, depositId: deposit.id }, 'sandbox payment refused');

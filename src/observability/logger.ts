@@ -6,7 +6,7 @@ export type { Logger };
  * Paths never written to a log line. Keys, secrets, signatures and tokens are
  * censored wherever they appear in the objects we log (request headers included).
  */
-export const REDACT_PATHS = [
+const REDACT_PATHS = [
   'apiKey',
   'clientToken',
   'secret',

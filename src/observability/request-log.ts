@@ -1,6 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { Logger } from './logger.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,7 +21,7 @@ declare module 'fastify' {
  * the request id fastify puts on every line of the request. Headers are never logged, nor a
  * URL's query string (`?apiKey=...` would put a key in the log): only its path.
  */
-export class OneLinePerRequest extends LogController {
+class OneLinePerRequest extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
@@ -45,7 +52,7 @@ export class OneLinePerRequest extends LogController {
 }
 
 /** `url` without its query string (and fragment). */
-export function pathOf(url: string): string {
+function pathOf(url: string): string {
   const end = url.search(/[?#]/);
   return end < 0 ? url : url.slice(0, end);
 }
@@ -58,14 +65,37 @@ const SAFE_REQUEST_ID = /^[\w.:-]{1,128}$/;
  * so a gateway and a sidecar would log the same ids). Use as fastify's `genReqId` with
  * `requestIdHeader: false`; `echoRequestId` returns it in `x-request-id`.
  */
-export function requestId(req: IncomingMessage): string {
+function requestId(req: IncomingMessage): string {
   const h = req.headers['x-request-id'];
   return typeof h === 'string' && SAFE_REQUEST_ID.test(h) ? h : randomUUID();
 }
 
-export function echoRequestId(app: FastifyInstance): void {
+function echoRequestId(app: FastifyInstance): void {
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
     done();
   });
+}
+
+/**
+ * A fastify server as both of ours are: one log line per request, request ids unique across
+ * processes and echoed in `x-request-id`, bodies up to `bodyLimit` bytes.
+ */
+export function createHttpApp(logger: Logger, bodyLimit: number): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new OneLinePerRequest(),
+    bodyLimit,
+    requestIdHeader: false,
+    genReqId: requestId,
+  });
+  echoRequestId(app);
+  return app;
+}
+
+/** Listens, and resolves with the port it got (`port` 0: a free one). */
+export async function listen(app: FastifyInstance, port: number, host: string): Promise<number> {
+  await app.listen({ port, host });
+  const addr = app.server.address();
+  return typeof addr === 'object' && addr ? addr.port : port;
 }

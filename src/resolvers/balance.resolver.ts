@@ -1,6 +1,6 @@
 import { Arg, Ctx, Query, Resolver } from 'type-graphql';
 import type { Balance, WalletBalance } from '../entities/index.js';
-import { requireTenant, type GraphQLContext } from '../gateway/context.js';
+import { requireTenant, type GraphQLContext } from './context.js';
 import { BalanceType, WalletBalanceType } from '../schema/deposit.type.js';
 import { VerificationStatus } from '../schema/enums.js';
 

@@ -1,6 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
-import type { Deposit, DepositEvent } from '../entities/index.js';
-import { requireTenant, type GraphQLContext } from '../gateway/context.js';
+import type { DepositEvent } from '../entities/index.js';
+import type { DepositRecord } from '../store/deposits.store.js';
+import { requireTenant, type GraphQLContext } from './context.js';
 import { encodeCursor } from '../services/deposits.service.js';
 import { CreateDepositInputType } from '../schema/create-deposit.input.js';
 import { CreateDepositPayload, DepositConnection, DepositEventType, DepositType } from '../schema/deposit.type.js';
@@ -9,7 +10,7 @@ import { DepositStatus } from '../schema/enums.js';
 @Resolver(() => DepositType)
 export class DepositResolver {
   @Query(() => DepositType, { nullable: true })
-  deposit(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<Deposit | null> {
+  deposit(@Arg('id', () => ID) id: string, @Ctx() ctx: GraphQLContext): Promise<DepositRecord | null> {
     return ctx.deposits.get(requireTenant(ctx).tenantId, id);
   }
 
@@ -35,7 +36,7 @@ export class DepositResolver {
   }
 
   @FieldResolver(() => [DepositEventType], { description: 'Every provider event for it, oldest first' })
-  events(@Root() deposit: Deposit, @Ctx() ctx: GraphQLContext): Promise<DepositEvent[]> {
+  events(@Root() deposit: DepositRecord, @Ctx() ctx: GraphQLContext): Promise<DepositEvent[]> {
     return ctx.deposits.events(deposit.id);
   }
 }

@@ -2,7 +2,7 @@ import { DriverException } from '@mikro-orm/core';
 import { GraphQLError } from 'graphql';
 import type { MiddlewareFn } from 'type-graphql';
 import { isStorageUnavailable } from '../db/errors.js';
-import { AppError } from '../services/errors.js';
+import { AppError } from '../lib/errors.js';
 
 /**
  * Service errors carry a literal `code`; GraphQL puts it in `extensions.code`

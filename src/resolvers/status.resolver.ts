@@ -1,8 +1,9 @@
 import { Arg, ID, Resolver, Root, Subscription, type SubscribeResolverData } from 'type-graphql';
-import type { GraphQLContext } from '../gateway/context.js';
+import type { GraphQLContext } from './context.js';
 import { DepositStatusChange, type DepositType } from '../schema/deposit.type.js';
-import { ForbiddenError, UnauthenticatedError } from '../services/errors.js';
-import { encodeStatusCursor, type StatusMessage } from '../services/status-change.js';
+import { ForbiddenError, UnauthenticatedError } from '../lib/errors.js';
+import { encodeStatusCursor } from '../services/status-cursor.js';
+import type { StatusMessage } from '../store/outbox.store.js';
 import type { StatusFilter } from '../services/status-stream.js';
 import { toGraphQLError } from './error-mapping.middleware.js';
 

@@ -1,4 +1,5 @@
 import { Field, InputType } from 'type-graphql';
+import { sandbox } from '../providers/sandbox.provider.js';
 import { DecimalScalar } from './scalars.js';
 
 /** Shapes only: the rules (lengths, formats, bounds) are checked by the service with zod, naming the field. */
@@ -12,7 +13,10 @@ export class CreateDepositInputType {
     string | null;
   @Field(() => DecimalScalar, { nullable: true, description: 'Open amount only; default 5000; 0 <= min <= max' })
   maxAmount?: string | null;
-  @Field(() => String, { nullable: true, description: 'Default: DEFAULT_PROVIDER ("sandbox" outside production)' })
+  @Field(() => String, {
+    nullable: true,
+    description: `Default: DEFAULT_PROVIDER ("${sandbox.name}" outside production)`,
+  })
   provider?: string | null;
   @Field(() => String, { nullable: true, description: 'http(s) URL' }) redirectUrl?: string | null;
   @Field(() => String, { nullable: true, description: 'Display only; defaults to userId where a provider needs one' })

@@ -1,5 +1,4 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { randomBytes } from 'node:crypto';
 
 /**
  * Secrets every process of a deployment must share although nobody configured them
@@ -12,8 +11,4 @@ export async function sharedSecret(em: EntityManager, name: string, generate: ()
   ]);
   const rows = await em.execute<{ value: string }[]>('select value from app_secret where name = ?', [name]);
   return rows[0].value;
-}
-
-export function randomKey(bytes = 32): string {
-  return randomBytes(bytes).toString('base64');
 }

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { safeEqual } from './crypto.js';
+import { safeEqual } from '../lib/crypto.js';
 
 /**
  * A client token names one deposit and is safe to hand to a browser: it grants

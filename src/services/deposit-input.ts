@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { canonical, decimalProblem, Dec } from '../domain/money.js';
-import { BadUserInputError } from './errors.js';
+import { BadUserInputError } from '../lib/errors.js';
 
 /** The createDeposit input as GraphQL hands it over (all strings, optional fields absent or null). */
 export interface CreateDepositRawInput {
@@ -31,8 +31,8 @@ export interface CreateDepositInput {
 }
 
 /** Open-amount defaults, from deposit-tracking-session.txt (10 and 5000). */
-export const DEFAULT_MIN_AMOUNT = '10';
-export const DEFAULT_MAX_AMOUNT = '5000';
+const DEFAULT_MIN_AMOUNT = '10';
+const DEFAULT_MAX_AMOUNT = '5000';
 
 const decimalString = (opts: { positive: boolean }) =>
   z.string({ error: 'must be a decimal string such as "25.00", not a JSON number' }).superRefine((s, ctx) => {

@@ -1,60 +1,45 @@
-import type { Orm } from '../db/orm.js';
+import type pg from 'pg';
+import { inTransaction } from '../db/sql.js';
+import { EXPIRES_FROM, expiry } from '../domain/apply-rules.js';
+import { DepositStatus } from '../domain/deposit-status.js';
+import { every, type Stoppable } from '../lib/periodic.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { OUTBOX_NOTIFY_CHANNEL } from './outbox-relay.js';
+import { BatchStatement } from '../store/batch-statement.js';
+import { addDepositUpdates, lockExpiring } from '../store/deposits.store.js';
+import { deleteExpiredKeys } from '../store/idempotency.store.js';
+import { addStatusChanges } from '../store/outbox.store.js';
 
 /**
- * Turns PENDING deposits past `expiresAt` into EXPIRED and writes their outbox rows,
- * in one statement. `for update skip locked` plus the status condition make it safe
- * with any number of sidecars sweeping at once, and with payments being applied.
- * Also forgets idempotency keys older than their lifetime.
+ * Applies expiry (decided by `expiry` in `domain/apply-rules.ts`) to the deposits it is due
+ * for, writing their status and outbox rows through the same stores as the applier, in one
+ * transaction. `for update skip locked` makes it safe with any number of sidecars sweeping
+ * at once, and with payments being applied. Also forgets idempotency keys older than their
+ * lifetime.
+ * @returns the deposits it expired.
  */
-export async function sweepExpired(orm: Orm, batch = 500): Promise<string[]> {
-  const em = orm.em.fork();
-  const rows = await em.execute<{ deposit_id: string }[]>(
-    `with due as (
-       select id from deposit where status = 'PENDING' and expires_at < now() order by expires_at limit ? for update skip locked
-     ), expired as (
-       update deposit d set status = 'EXPIRED', updated_at = now() from due where d.id = due.id returning d.id, d.tenant_id, d.user_id
-     )
-     insert into outbox (tenant_id, deposit_id, user_id, status, previous_status)
-     select tenant_id, id, user_id, 'EXPIRED', 'PENDING' from expired returning deposit_id`,
-    [batch],
-  );
-  if (rows.length > 0) await em.execute('select pg_notify(?, ?)', [OUTBOX_NOTIFY_CHANNEL, '']);
-  await em.execute('delete from idempotency_key where expires_at < now()');
-  return rows.map((r) => r.deposit_id);
-}
-
-export interface Stoppable {
-  stop(): Promise<void>;
-}
-
-/** Runs `task` every `intervalMs` (never overlapping itself), logging failures, until stopped. */
-export function every(intervalMs: number, task: () => Promise<unknown>, logger: Logger, name: string): Stoppable {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<unknown> | undefined;
-  let stopped = false;
-  const tick = () => {
-    running = task()
-      .catch((err: unknown) => logger.warn({ task: name, err: (err as Error).message }, 'background task failed'))
-      .finally(() => {
-        running = undefined;
-        if (!stopped) timer = setTimeout(tick, intervalMs);
-      });
-  };
-  timer = setTimeout(tick, intervalMs);
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+async function sweepExpired(pool: pg.Pool, now = new Date(), batch = 500): Promise<string[]> {
+  const expired = await inTransaction(pool, async (c) => {
+    const moves = (await lockExpiring(c, EXPIRES_FROM, now, batch)).flatMap((deposit) => {
+      const change = expiry(deposit, now);
+      return change ? [{ deposit: { ...deposit, status: change.to }, ...change }] : [];
+    });
+    if (moves.length === 0) return [];
+    const statement = new BatchStatement('expire');
+    addDepositUpdates(
+      statement,
+      moves.map((m) => m.deposit),
+    );
+    addStatusChanges(statement, moves);
+    await statement.run(c);
+    return moves.map((m) => m.deposit.id);
+  });
+  await deleteExpiredKeys(pool);
+  return expired;
 }
 
 export function startSweeper(
-  orm: Orm,
+  pool: pg.Pool,
   intervalMs: number,
   logger: Logger,
   metrics: Metrics | undefined,
@@ -63,9 +48,9 @@ export function startSweeper(
   return every(
     intervalMs,
     async () => {
-      const ids = await sweepExpired(orm);
+      const ids = await sweepExpired(pool);
       if (ids.length > 0) {
-        metrics?.depositsTotal.inc({ status: 'EXPIRED' }, ids.length);
+        metrics?.depositsTotal.inc({ status: DepositStatus.EXPIRED }, ids.length);
         logger.info({ count: ids.length }, 'deposits expired');
         onExpired();
       }

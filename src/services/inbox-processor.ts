@@ -1,15 +1,10 @@
-import type { Orm } from '../db/orm.js';
+import type pg from 'pg';
+import { poolOf, type Orm } from '../db/orm.js';
 import type { Logger } from '../observability/logger.js';
-import type { ProviderRegistry } from '../webhooks/providers/registry.js';
-import { isProviderName, PROVIDER_NAMES } from '../webhooks/providers/provider.js';
-import type { EventApplier } from './apply-event.service.js';
-
-interface InboxRow {
-  id: string;
-  provider: string;
-  body: string;
-  received_at: Date;
-}
+import { isProviderName, PROVIDER_NAMES } from '../providers/index.js';
+import type { ProviderRegistry } from '../providers/registry.js';
+import { countSince, dueForRetry, recordFailure, storedSince, type InboxRow } from '../store/inbox.store.js';
+import type { EventApplier } from './apply/event-applier.js';
 
 export interface InboxRetryOptions {
   /** Attempts the processor makes at a stored event before it gives up on it (default 12). */
@@ -25,7 +20,7 @@ export interface InboxRetryOptions {
 export const INBOX_RETRY: Required<InboxRetryOptions> = { maxAttempts: 12, firstRetryMs: 5000 };
 
 /** `webhook_inbox.outcome` of an event the processor gave up on (`error` says why). */
-export const GAVE_UP = 'failed';
+const GAVE_UP = 'failed';
 
 /**
  * Applies stored events that the request path did not (the process died after the
@@ -58,13 +53,7 @@ export class InboxProcessor {
   async processPending(minAgeMs = 2000, batch = 100): Promise<number> {
     const configured = PROVIDER_NAMES.filter((name) => this.providers.webhook(name));
     if (configured.length === 0) return 0;
-    const rows = await this.orm.em.fork().execute<InboxRow[]>(
-      `select id, provider, body, received_at from webhook_inbox
-       where processed_at is null and provider = any(?::text[])
-         and received_at < now() - make_interval(secs => greatest(?, ? * (power(2, least(attempts, ?)) - 1)))
-       order by attempts, id limit ?`,
-      [`{${configured.join(',')}}`, minAgeMs / 1000, this.retry.firstRetryMs / 1000, this.retry.maxAttempts - 1, batch],
-    );
+    const rows = await dueForRetry(await this.db(), configured, { ...this.retry, minAgeMs, limit: batch });
     for (const row of rows) await this.applyRow(row, false);
     return rows.length;
   }
@@ -94,26 +83,14 @@ export class InboxProcessor {
   private async failed(row: InboxRow, force: boolean, reason: string): Promise<void> {
     const { maxAttempts, firstRetryMs } = this.retry;
     const fields = { inboxId: row.id, provider: row.provider, err: reason };
-    let updated: { attempts: number; gave_up: boolean }[];
+    let r: { attempts: number; gave_up: boolean } | undefined;
     try {
-      updated = await this.orm.em.fork().execute(
-        force
-          ? `update webhook_inbox set attempts = attempts + 1, error = ? where id = ?
-             returning attempts, false as gave_up`
-          : `update webhook_inbox set attempts = attempts + 1,
-               processed_at = case when attempts + 1 >= ? then now() end,
-               outcome = case when attempts + 1 >= ? then '${GAVE_UP}' end,
-               error = case when attempts + 1 >= ? then 'gave up after ' || (attempts + 1) || ' attempts: ' else '' end || ?
-             where id = ? and processed_at is null
-             returning attempts, processed_at is not null as gave_up`,
-        force ? [reason, row.id] : [maxAttempts, maxAttempts, maxAttempts, reason, row.id],
-      );
+      r = await recordFailure(await this.db(), String(row.id), { reason, force, maxAttempts, gaveUp: GAVE_UP });
     } catch (recordErr) {
       // Postgres is away: nothing was counted, and the row is tried again once it is back.
       this.logger.warn({ ...fields, recordErr: (recordErr as Error).message }, 'stored event not applied');
       return;
     }
-    const [r] = updated;
     if (!r) return; // applied meanwhile by another processor
     if (force) {
       this.logger.warn({ ...fields, attempts: r.attempts }, 'stored event not applied by the replay');
@@ -130,16 +107,16 @@ export class InboxProcessor {
     }
   }
 
+  /** The pool MikroORM manages: the inbox store's statements run on it. */
+  private db(): Promise<pg.Pool> {
+    return poolOf(this.orm);
+  }
+
   /** Every stored event of `provider` received since `since`, oldest first, in pages. */
   async *rowsSince(provider: string, since: Date, page = 500): AsyncGenerator<InboxRow[]> {
     let lastId = '0';
     for (;;) {
-      const rows = await this.orm.em
-        .fork()
-        .execute<InboxRow[]>(
-          `select id, provider, body, received_at from webhook_inbox where provider = ? and received_at >= ? and id > ? order by id limit ?`,
-          [provider, since, lastId, page],
-        );
+      const rows = await storedSince(await this.db(), provider, since, lastId, page);
       if (rows.length === 0) return;
       yield rows;
       lastId = String(rows[rows.length - 1].id);
@@ -147,12 +124,6 @@ export class InboxProcessor {
   }
 
   async countSince(provider: string, since: Date): Promise<number> {
-    const rows = await this.orm.em
-      .fork()
-      .execute<{ n: string }[]>('select count(*) as n from webhook_inbox where provider = ? and received_at >= ?', [
-        provider,
-        since,
-      ]);
-    return Number(rows[0].n);
+    return countSince(await this.db(), provider, since);
   }
 }

@@ -1,15 +1,14 @@
 import pg from 'pg';
-import type { Orm } from '../db/orm.js';
 import { depositChannel, tenantChannel, type StatusBus } from '../bus/status-bus.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { STATUS_CHANGE_COLUMNS, rowToMessage } from './status-change.js';
+import { listenForChanges, markPublished, sequenceNext, unpublishedAgeSeconds } from '../store/outbox.store.js';
 
-export const OUTBOX_NOTIFY_CHANNEL = 'deposit_outbox';
 const RELAY_LOCK_KEY = 7_301_914_402;
 
 export interface OutboxRelayOptions {
-  orm: Orm;
+  /** The pool MikroORM manages: the outbox store's statements run on it. */
+  pool: pg.Pool;
   bus: StatusBus;
   /** Redis key/channel prefix of this deployment. */
   prefix: string;
@@ -63,10 +62,6 @@ export class OutboxRelay {
       return;
     }
     this.schedule(0);
-  }
-
-  isLeader(): boolean {
-    return this.leader;
   }
 
   /**
@@ -143,7 +138,7 @@ export class OutboxRelay {
     client.on('notification', () => this.wake());
     await client.connect();
     this.client = client;
-    await client.query(`listen ${OUTBOX_NOTIFY_CHANNEL}`);
+    await listenForChanges(client);
     const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [RELAY_LOCK_KEY]);
     this.leader = r.rows[0].ok;
     if (this.leader) this.o.logger.info('outbox relay: leading');
@@ -158,29 +153,14 @@ export class OutboxRelay {
   }
 
   /**
-   * One statement gives the next `batch` unsequenced rows consecutive seq values in id order
-   * and reads them, with any sequenced row an earlier failed PUBLISH left behind, in seq order.
-   * Then one pipeline to Redis; the update that marks them published runs in the background,
-   * so the next batch does not wait for it (rows up to `publishedUpTo` are not read again
-   * meanwhile). Only the leader runs it.
+   * Sequences the next `batch` changes and reads them (`sequenceNext`), then one pipeline to
+   * Redis; the update that marks them published runs in the background, so the next batch
+   * does not wait for it (rows up to `publishedUpTo` are not read again meanwhile). Only the
+   * leader runs it.
    */
   private async publishBatch(batch: number): Promise<number> {
-    const em = this.o.orm.em.fork();
-    const rows = await em.execute(
-      `with todo as (select id from outbox where seq is null order by id limit ? for update),
-            numbered as (select id, row_number() over (order by id) as rn from todo),
-            base as (select coalesce(max(seq), 0) as b from outbox),
-            sequenced as (
-              update outbox o set seq = base.b + numbered.rn from numbered, base where o.id = numbered.id returning o.*),
-            leftover as (
-              select * from outbox where published_at is null and seq > ? order by seq limit ?)
-       select ${STATUS_CHANGE_COLUMNS}
-       from (select * from sequenced union all select * from leftover) o join deposit d on d.id = o.deposit_id
-       order by o.seq`,
-      [batch, this.publishedUpTo, batch],
-    );
-    if (rows.length === 0) return 0;
-    const messages = rows.map((row) => rowToMessage(row));
+    const messages = await sequenceNext(this.o.pool, batch, this.publishedUpTo);
+    if (messages.length === 0) return 0;
     const payloads = messages.flatMap((m) => {
       const message = JSON.stringify(m);
       return [
@@ -191,18 +171,14 @@ export class OutboxRelay {
     // Marked published only once Redis took the whole batch; a failure republishes it (same seqs, dropped as seen).
     await this.o.bus.publishAll(payloads);
     this.markPublished(Number(messages[messages.length - 1].seq));
-    return rows.length;
+    return messages.length;
   }
 
   /** In order, in the background; if marking fails, what it left unmarked is published again (seen seqs are dropped). */
   private markPublished(upTo: number): void {
     this.publishedUpTo = Math.max(this.publishedUpTo, upTo);
     this.marking = this.marking
-      .then(() =>
-        this.o.orm.em
-          .fork()
-          .execute('update outbox set published_at = now() where seq <= ? and published_at is null', [upTo]),
-      )
+      .then(() => markPublished(this.o.pool, upTo))
       .then(
         () => undefined,
         (err: unknown) => {
@@ -216,15 +192,10 @@ export class OutboxRelay {
       );
   }
 
-  /** Age of the oldest change not yet published, read through the two partial indexes (never a scan). */
+  /** Age of the oldest change not yet published (never a scan). */
   private async measureLag(): Promise<void> {
     this.lagMeasuredAt = Date.now();
     if (!this.o.metrics) return;
-    const rows = await this.o.orm.em.fork().execute<{ lag: string | null }[]>(
-      `select extract(epoch from now() - least(
-         (select occurred_at from outbox where seq is null order by id limit 1),
-         (select occurred_at from outbox where published_at is null and seq is not null order by seq limit 1))) as lag`,
-    );
-    this.o.metrics.outboxLagSeconds.set(rows[0].lag == null ? 0 : Math.max(0, Number(rows[0].lag)));
+    this.o.metrics.outboxLagSeconds.set(await unpublishedAgeSeconds(this.o.pool));
   }
 }

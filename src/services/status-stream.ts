@@ -1,14 +1,11 @@
-import type { Orm } from '../db/orm.js';
+import type pg from 'pg';
 import { depositChannel, tenantChannel, type StatusBus } from '../bus/status-bus.js';
-import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { STATUS_CHANGE_COLUMNS, decodeStatusCursor, rowToMessage, type StatusMessage } from './status-change.js';
+import { changesAfter, latestSeq, type ChangeFilter, type StatusMessage } from '../store/outbox.store.js';
+import { decodeStatusCursor } from './status-cursor.js';
 
-export interface StatusFilter {
-  tenantId: string;
-  depositId?: string;
-  userId?: string;
-}
+/** Which changes a subscription sees: its tenant's, narrowed to a deposit or a user. */
+export type StatusFilter = ChangeFilter;
 
 /** A slow consumer is cut off rather than buffered without bound. */
 const MAX_BUFFERED = 10_000;
@@ -26,10 +23,9 @@ export class StatusStream {
   private open = 0;
 
   constructor(
-    private readonly orm: Orm,
+    private readonly pool: pg.Pool,
     private readonly bus: StatusBus,
     private readonly prefix: string,
-    private readonly logger: Logger,
     private readonly metrics?: Metrics,
   ) {}
 
@@ -55,9 +51,9 @@ export class StatusStream {
     };
     const catchUp = async () => {
       for (;;) {
-        const rows = await this.replay(filter, lastSeq);
-        for (const r of rows) accept(rowToMessage(r));
-        if (rows.length < REPLAY_PAGE) return;
+        const missed = await changesAfter(this.pool, filter, lastSeq, REPLAY_PAGE);
+        for (const m of missed) accept(m);
+        if (missed.length < REPLAY_PAGE) return;
       }
     };
 
@@ -76,7 +72,7 @@ export class StatusStream {
     // returns: every change sequenced once the subscription is counted open is delivered. A failure here
     // fails the subscription instead of leaving a rejected start that nothing awaits.
     try {
-      lastSeq = afterSeq ?? (await this.currentSeq());
+      lastSeq = afterSeq ?? (await latestSeq(this.pool));
     } catch (err) {
       unsubscribe();
       throw err;
@@ -93,31 +89,6 @@ export class StatusStream {
     opened();
     return queue;
   }
-
-  private async currentSeq(): Promise<bigint> {
-    const rows = await this.orm.em.fork().execute<{ seq: string | null }[]>('select max(seq) as seq from outbox');
-    return BigInt(rows[0].seq ?? 0);
-  }
-
-  private async replay(filter: StatusFilter, afterSeq: bigint): Promise<Record<string, unknown>[]> {
-    const where = ['o.seq > ?', 'o.tenant_id = ?'];
-    const params: unknown[] = [afterSeq.toString(), filter.tenantId];
-    if (filter.depositId) {
-      where.push('o.deposit_id = ?');
-      params.push(filter.depositId);
-    }
-    if (filter.userId) {
-      where.push('o.user_id = ?');
-      params.push(filter.userId);
-    }
-    params.push(REPLAY_PAGE);
-    return this.orm.em
-      .fork()
-      .execute(
-        `select ${STATUS_CHANGE_COLUMNS} from outbox o join deposit d on d.id = o.deposit_id where ${where.join(' and ')} order by o.seq limit ?`,
-        params,
-      );
-  }
 }
 
 function matches(f: StatusFilter, m: StatusMessage): boolean {
@@ -127,7 +98,7 @@ function matches(f: StatusFilter, m: StatusMessage): boolean {
 }
 
 /** A push-to-pull queue: the async iterator graphql-ws consumes. `return()` (client gone) runs the cleanup once. */
-export class AsyncQueue<T> implements AsyncIterableIterator<T> {
+class AsyncQueue<T> implements AsyncIterableIterator<T> {
   private readonly items: T[] = [];
   private readonly waiting: { resolve: (r: IteratorResult<T>) => void; reject: (e: Error) => void }[] = [];
   private error?: Error;

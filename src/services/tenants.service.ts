@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from '../db/orm.js';
-import { randomToken, sha256Hex } from './crypto.js';
+import { randomToken, sha256Hex } from '../lib/crypto.js';
 
 /** The authenticated caller of the GraphQL API: a tenant, found by one of its API keys. */
 export interface TenantAuth {

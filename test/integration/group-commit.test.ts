@@ -5,9 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fixtureFor, LAYER1_FLOW } from '../fixtures/index.js';
 import { startTestApp, TEST_API_KEY, type TestApp } from '../utils/harness.js';
 import { createLogger } from '../../src/observability/logger.js';
-import { EventApplier, type IngestResult } from '../../src/services/apply-event.service.js';
-import { parseLayer1Event } from '../../src/webhooks/providers/layer1.provider.js';
-import { parseSandboxEvent } from '../../src/webhooks/providers/sandbox.provider.js';
+import { EventApplier, type IngestResult } from '../../src/services/apply/event-applier.js';
+import { layer1 } from '../../src/providers/layer1.provider.js';
+import { sandbox } from '../../src/providers/sandbox.provider.js';
+
+// The provider modules under the names these tests were written with.
+const parseLayer1Event = layer1.parse;
+const parseSandboxEvent = sandbox.parse;
 
 describe('group commit of concurrent webhooks', () => {
   let t: TestApp;

@@ -5,7 +5,7 @@ import { CreateDepositDocument, DepositDocument } from '../generated/graphql.js'
 import { fixtureFor } from '../fixtures/index.js';
 import { eventually, SECRETS, startTestApp, TEST_API_KEY, type TestApp } from '../utils/harness.js';
 import { signedHeaders } from '../utils/signing.js';
-import { payloadHash } from '../../src/webhooks/signatures/payload-hash.js';
+import { payloadHash } from '../../src/lib/signatures/payload-hash.js';
 
 /** POSTs from a chosen loopback address, as a provider (or an attacker) on another host would. */
 function postFrom(localAddress: string, url: string, body: string, headers: Record<string, string>): Promise<number> {

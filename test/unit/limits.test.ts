@@ -1,7 +1,7 @@
 import { getIntrospectionQuery, GraphQLError, parse, type GraphQLSchema } from 'graphql';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { checkLimits, LIMITS, parseQuery, queryCost } from '../../src/gateway/limits.js';
-import { buildGatewaySchema } from '../../src/schema/build.js';
+import { buildGatewaySchema } from '../../src/gateway/schema.js';
 import {
   CreateDepositDocument,
   DepositDocument,

@@ -3,19 +3,20 @@ import { LosslessNumber, parse } from 'lossless-json';
 import { describe, expect, it } from 'vitest';
 import { DepositStatus } from '../../src/domain/deposit-status.js';
 import type { NormalizedEvent } from '../../src/domain/events.js';
-import { MalformedPayloadError, SignatureError } from '../../src/webhooks/errors.js';
-import { createDepasifyAdapter } from '../../src/webhooks/providers/depasify.provider.js';
-import { createFinraxAdapter } from '../../src/webhooks/providers/finrax.provider.js';
-import { createInstapAdapter } from '../../src/webhooks/providers/instap.provider.js';
-import { createLayer1Adapter } from '../../src/webhooks/providers/layer1.provider.js';
-import type { RawWebhook, WebhookAdapter } from '../../src/webhooks/providers/provider.js';
-import { createSandboxAdapter } from '../../src/webhooks/providers/sandbox.provider.js';
-import { generateWhsecSecret } from '../../src/webhooks/signatures/standard-webhooks.js';
+import { MalformedPayloadError, SignatureError } from '../../src/lib/errors.js';
+import { PROVIDERS, type ProviderName } from '../../src/providers/index.js';
+import { instap } from '../../src/providers/instap.provider.js';
+import { webhookAdapter, type RawWebhook, type WebhookAdapter } from '../../src/providers/provider.js';
+import { generateWhsecSecret } from '../../src/lib/signatures/standard-webhooks.js';
 import { FIXTURE_DEPOSIT_ID, FIXTURE_INSTAP_SESSION_TOKEN, loadFixture, withField } from '../fixtures/index.js';
 import { instapHeaders, signedHeaders } from '../utils/signing.js';
 
+const createInstapAdapter = (secret: string) => webhookAdapter(instap, secret);
+
 /**
- * One contract, every adapter: what the sidecar relies on, whatever the provider.
+ * One contract, every adapter: what the sidecar relies on, whatever the provider. The suite
+ * runs over the provider list; a provider added to it needs its case below (its fixture and
+ * what that fixture maps to), or this file does not compile.
  */
 
 interface ContractCase {
@@ -33,16 +34,14 @@ interface ContractCase {
   amountField: string;
 }
 
-function standardCase(
-  provider: string,
-  create: (secret: string) => WebhookAdapter,
-  rest: Omit<ContractCase, 'provider' | 'adapter' | 'sign' | 'signWrongly'>,
-): ContractCase {
+/** A provider's case without its adapter: the secret to key it with, and how the provider signs. */
+type CaseData = Omit<ContractCase, 'provider' | 'adapter'> & { secret: string };
+
+function standardCase(rest: Omit<ContractCase, 'provider' | 'adapter' | 'sign' | 'signWrongly'>): CaseData {
   const secret = generateWhsecSecret();
   const stranger = generateWhsecSecret();
   return {
-    provider,
-    adapter: create(secret),
+    secret,
     sign: (body, opts) => signedHeaders(secret, body, opts),
     signWrongly: (body) => signedHeaders(stranger, body),
     ...rest,
@@ -51,8 +50,8 @@ function standardCase(
 
 const INSTAP_SECRET = 'instap-webhook-secret';
 
-const cases: ContractCase[] = [
-  standardCase('sandbox', createSandboxAdapter, {
+const CASES: { [N in ProviderName]: CaseData } = {
+  sandbox: standardCase({
     fixture: 'sandbox/paid.json',
     normalized: {
       kind: 'deposit',
@@ -66,9 +65,8 @@ const cases: ContractCase[] = [
     requiredField: 'depositId',
     amountField: 'amount',
   }),
-  {
-    provider: 'instap',
-    adapter: createInstapAdapter(INSTAP_SECRET),
+  instap: {
+    secret: INSTAP_SECRET,
     sign: (body) => instapHeaders(INSTAP_SECRET, body),
     signWrongly: (body) => instapHeaders('not-the-secret', body),
     fixture: 'instap/completed.json',
@@ -84,7 +82,7 @@ const cases: ContractCase[] = [
     requiredField: 'sessionToken',
     amountField: 'paidAmount',
   },
-  standardCase('layer1', createLayer1Adapter, {
+  layer1: standardCase({
     fixture: 'layer1/05-success.json',
     normalized: {
       kind: 'deposit',
@@ -103,7 +101,7 @@ const cases: ContractCase[] = [
     requiredField: 'data.address.reference',
     amountField: 'data.amount',
   }),
-  standardCase('depasify', createDepasifyAdapter, {
+  depasify: standardCase({
     fixture: 'depasify/fiat_payment_received.json',
     normalized: {
       kind: 'deposit',
@@ -120,7 +118,7 @@ const cases: ContractCase[] = [
     requiredField: 'data.reference',
     amountField: 'data.amount',
   }),
-  standardCase('finrax', createFinraxAdapter, {
+  finrax: standardCase({
     fixture: 'finrax/confirmed.json',
     normalized: {
       kind: 'deposit',
@@ -140,7 +138,12 @@ const cases: ContractCase[] = [
     requiredField: 'clientPaymentId',
     amountField: 'actualDisplayAmount',
   }),
-];
+};
+
+const cases: ContractCase[] = PROVIDERS.map((m) => {
+  const { secret, ...data } = CASES[m.name];
+  return { provider: m.name, adapter: webhookAdapter(m, secret), ...data };
+});
 
 /** The dotted path of every string (and JSON number: they arrive as text too) in a parsed fixture. */
 function stringPaths(value: unknown, path: string[] = []): string[] {
@@ -319,5 +322,29 @@ describe('dedupe keys', () => {
     const body = loadFixture('instap/completed.json');
     const key = createInstapAdapter(INSTAP_SECRET).dedupeKey(request(body, instapHeaders(INSTAP_SECRET, body)));
     expect(key).toBe(createHash('sha256').update(body).digest('hex'));
+  });
+});
+
+describe.each(PROVIDERS.map((m) => ({ name: m.name, m })))('the $name module', ({ m }) => {
+  const variables = Object.keys(m.env.variables);
+
+  it('declares its secret and its API variables among its variables', () => {
+    expect(variables).toContain(m.env.secret);
+    for (const v of m.env.api?.variables ?? []) expect(variables).toContain(v);
+  });
+
+  it('documents every one of its variables in its README lines', () => {
+    for (const v of variables) expect(m.readme.join('\n')).toContain(`\`${v}\``);
+  });
+
+  it('says why it does not exist under production, where it does not', () => {
+    if (!m.productionAllowed) expect(m.whyNotInProduction).toBeTruthy();
+  });
+});
+
+describe('the provider list', () => {
+  it('names each provider once', () => {
+    const names = PROVIDERS.map((m) => m.name);
+    expect(new Set(names).size).toBe(names.length);
   });
 });

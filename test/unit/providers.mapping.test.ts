@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { DepositStatus, VerificationStatus } from '../../src/domain/deposit-status.js';
-import { MalformedPayloadError } from '../../src/webhooks/errors.js';
-import { parseDepasifyEvent } from '../../src/webhooks/providers/depasify.provider.js';
-import { parseFinraxEvent } from '../../src/webhooks/providers/finrax.provider.js';
-import { parseInstapEvent } from '../../src/webhooks/providers/instap.provider.js';
-import { parseLayer1Event } from '../../src/webhooks/providers/layer1.provider.js';
-import { parseSandboxEvent } from '../../src/webhooks/providers/sandbox.provider.js';
+import { MalformedPayloadError } from '../../src/lib/errors.js';
+import { depasify } from '../../src/providers/depasify.provider.js';
+import { finrax } from '../../src/providers/finrax.provider.js';
+import { instap } from '../../src/providers/instap.provider.js';
+import { layer1 } from '../../src/providers/layer1.provider.js';
+import { sandbox } from '../../src/providers/sandbox.provider.js';
 import {
   FIXTURE_DEPOSIT_ID,
   FIXTURE_INSTAP_SESSION_TOKEN,
@@ -13,6 +13,13 @@ import {
   loadFixture,
   withReference,
 } from '../fixtures/index.js';
+
+// The provider modules under the names these tests were written with.
+const parseDepasifyEvent = depasify.parse;
+const parseFinraxEvent = finrax.parse;
+const parseInstapEvent = instap.parse;
+const parseLayer1Event = layer1.parse;
+const parseSandboxEvent = sandbox.parse;
 
 const DEPOSIT = '7d0c4a52-1b9e-4f3a-8c6d-2e5f7a9b1c3d';
 const bytes = (text: string) => Buffer.from(text);

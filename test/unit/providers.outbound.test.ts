@@ -2,12 +2,18 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ProviderUnavailableError } from '../../src/services/errors.js';
-import { createProviderRegistry } from '../../src/webhooks/providers/registry.js';
-import type { PaymentStarter, StartPaymentRequest } from '../../src/webhooks/providers/provider.js';
-import { createFinraxStarter } from '../../src/webhooks/providers/finrax.provider.js';
-import { createInstapStarter } from '../../src/webhooks/providers/instap.provider.js';
-import { generateWhsecSecret } from '../../src/webhooks/signatures/standard-webhooks.js';
+import { ProviderUnavailableError } from '../../src/lib/errors.js';
+import { createProviderRegistry } from '../../src/providers/registry.js';
+import type { PaymentStarter, StartPaymentRequest } from '../../src/providers/provider.js';
+import { finrax } from '../../src/providers/finrax.provider.js';
+import type { ApiOf } from '../../src/providers/index.js';
+import { instap } from '../../src/providers/instap.provider.js';
+import { generateWhsecSecret } from '../../src/lib/signatures/standard-webhooks.js';
+
+// The provider modules under the names these tests were written with.
+const LINKS = { publicUrl: 'http://localhost:4000' };
+const createFinraxStarter = (api: ApiOf<typeof finrax>) => finrax.starter!(api, LINKS);
+const createInstapStarter = (api: ApiOf<typeof instap>) => instap.starter!(api, LINKS);
 
 /**
  * The outbound half against a local stand-in for each provider, which checks

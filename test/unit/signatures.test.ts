@@ -1,12 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SignatureError, type SignatureErrorCode } from '../../src/webhooks/errors.js';
-import { payloadHash, verifyPayloadHash } from '../../src/webhooks/signatures/payload-hash.js';
+import { SignatureError, type SignatureErrorCode } from '../../src/lib/errors.js';
+import { payloadHash, verifyPayloadHash } from '../../src/lib/signatures/payload-hash.js';
 import {
   generateWhsecSecret,
   signStandardWebhook,
   verifyStandardWebhook,
-} from '../../src/webhooks/signatures/standard-webhooks.js';
+} from '../../src/lib/signatures/standard-webhooks.js';
 import { signedHeaders } from '../utils/signing.js';
 
 // The published Standard Webhooks test vector.

@@ -37,6 +37,8 @@ export interface SpawnOptions {
    * app and every child it left in that group, as a terminal's Ctrl-C does.
    */
   detached?: boolean;
+  /** What node runs, before the role (default: the TypeScript sources through tsx). */
+  entry?: string[];
 }
 
 export interface AppProcess {
@@ -83,7 +85,7 @@ export async function spawnApp(role: ProcessRole, o: SpawnOptions): Promise<AppP
     WEBHOOK_SECRET_INSTAP: SECRETS.instap,
     ...o.env,
   };
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], {
+  const child = spawn(process.execPath, [...(o.entry ?? ['--import', 'tsx', 'src/main.ts']), role], {
     cwd: ROOT,
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { payloadHash } from '../../src/webhooks/signatures/payload-hash.js';
-import { signStandardWebhook } from '../../src/webhooks/signatures/standard-webhooks.js';
+import { payloadHash } from '../../src/lib/signatures/payload-hash.js';
+import { signStandardWebhook } from '../../src/lib/signatures/standard-webhooks.js';
 
 /** The headers a Standard Webhooks provider sends with `body` (a fresh `webhook-id` and the current time by default). */
 export function signedHeaders(

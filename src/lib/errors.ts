@@ -1,21 +1,21 @@
 /**
- * The typed errors of the service layer. Each has a literal `code` that GraphQL
- * puts in `extensions.code` (contract: "Error codes") and HTTP maps to a status.
- * Callers catch meaning (`instanceof`), never message strings.
+ * The typed errors, for every layer. Callers catch meaning (`instanceof`), never message strings.
+ *
+ * `AppError`s are what a caller of the API did or can act on: each has a literal `code` that
+ * GraphQL puts in `extensions.code` (contract: "Error codes"). `SignatureError` and
+ * `MalformedPayloadError` are the webhook path's, each mapped to one HTTP answer of the
+ * contract ("Webhook sidecar" table) by `webhooks/server.ts`.
  */
 export type AppErrorCode =
   | 'BAD_USER_INPUT'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
-  | 'errorHmacDoesNotMatch'
+  | 'NOT_FOUND'
   | 'IDEMPOTENCY_KEY_REUSED'
   | 'UNKNOWN_PROVIDER'
   | 'PROVIDER_NOT_CONFIGURED'
   | 'PROVIDER_UNAVAILABLE'
-  | 'USER_NOT_VERIFIED'
-  | 'QUERY_TOO_COMPLEX'
-  | 'NOT_FOUND'
-  | 'SERVICE_UNAVAILABLE';
+  | 'USER_NOT_VERIFIED';
 
 export abstract class AppError extends Error {
   abstract readonly code: AppErrorCode;
@@ -48,10 +48,15 @@ export class ForbiddenError extends AppError {
   readonly code = 'FORBIDDEN' as const;
 }
 
-export class HmacMismatchError extends AppError {
-  readonly code = 'errorHmacDoesNotMatch' as const;
-  constructor(message = 'x-payload-hash does not match the request body') {
-    super(message);
+/** The caller named something (a deposit, a tenant, ...) that does not exist, or not for them. */
+export class NotFoundError extends AppError {
+  readonly code = 'NOT_FOUND' as const;
+  constructor(
+    readonly entity: string,
+    id: string,
+  ) {
+    super(`no ${entity} ${JSON.stringify(id)}`);
+    this.details.entity = entity;
   }
 }
 
@@ -90,5 +95,34 @@ export class UserNotVerifiedError extends AppError {
   readonly code = 'USER_NOT_VERIFIED' as const;
   constructor() {
     super('the user was rejected by identity verification');
+  }
+}
+
+export type SignatureErrorCode =
+  | 'MISSING_SIGNATURE_HEADERS'
+  | 'INVALID_TIMESTAMP'
+  | 'TIMESTAMP_OUT_OF_RANGE'
+  | 'INVALID_SIGNATURE'
+  | 'errorHmacDoesNotMatch';
+
+/** 401: the signature is missing or wrong, or the timestamp is outside the tolerance. */
+export class SignatureError extends Error {
+  override readonly name = 'SignatureError';
+  constructor(
+    readonly code: SignatureErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** 400: not JSON, or not the provider's shape. `field` names the offending path where there is one. */
+export class MalformedPayloadError extends Error {
+  override readonly name = 'MalformedPayloadError';
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(field ? `${field}: ${message}` : message);
   }
 }

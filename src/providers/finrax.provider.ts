@@ -1,7 +1,8 @@
 import { z } from 'zod';
-import { DepositStatus } from '../../domain/deposit-status.js';
-import type { NormalizedEvent } from '../../domain/events.js';
-import { jsonNumeral, stringifyWithNumbers } from '../json.js';
+import { DepositStatus } from '../domain/deposit-status.js';
+import type { NormalizedEvent } from '../domain/events.js';
+import { httpUrl, optionalNonEmpty, stripSlash, whsecSecret } from '../lib/env.js';
+import { jsonNumeral, stringifyWithNumbers } from '../lib/json.js';
 import {
   currencyCode,
   feeAmount,
@@ -13,7 +14,7 @@ import {
   standardWebhookAuth,
   unixSeconds,
 } from './common.js';
-import type { PaymentStarter, StartPaymentRequest, WebhookAdapter } from './provider.js';
+import type { PaymentStarter, ProviderModule, StartPaymentRequest } from './provider.js';
 
 /**
  * finrax (finrax-deposit-received.txt): a payment link made through its API
@@ -40,7 +41,7 @@ const PROGRESS: Record<string, { effect: 'progress' | 'payment'; status: Deposit
   CONFIRMED: { effect: 'payment', status: DepositStatus.COMPLETED },
 };
 
-export function parseFinraxEvent(body: Buffer): NormalizedEvent {
+function parseFinraxEvent(body: Buffer): NormalizedEvent {
   const p = parsePayload(DepositReceived, body);
   const mapped = Object.hasOwn(PROGRESS, p.status) ? PROGRESS[p.status] : undefined;
   if (!mapped) return { kind: 'unsupported', providerStatus: p.status };
@@ -61,11 +62,7 @@ export function parseFinraxEvent(body: Buffer): NormalizedEvent {
   };
 }
 
-export function createFinraxAdapter(secret: string): WebhookAdapter {
-  return { name: 'finrax', ...standardWebhookAuth(secret), parse: parseFinraxEvent };
-}
-
-export interface FinraxApiSettings {
+interface FinraxApiSettings {
   apiUrl: string;
   apiKey: string;
 }
@@ -76,7 +73,7 @@ const PaymentCreated = z.object({
 });
 
 /** The request body of `POST /payments`; an open amount sends no `expectedDisplayAmount`. */
-export function finraxPaymentBody(req: StartPaymentRequest): string {
+function finraxPaymentBody(req: StartPaymentRequest): string {
   return stringifyWithNumbers({
     clientPaymentId: req.depositId,
     displayCurrency: req.currency.toUpperCase(),
@@ -85,9 +82,8 @@ export function finraxPaymentBody(req: StartPaymentRequest): string {
   });
 }
 
-export function createFinraxStarter(api: FinraxApiSettings): PaymentStarter {
+function finraxStarter(api: FinraxApiSettings): PaymentStarter {
   return {
-    name: 'finrax',
     async start(req, signal) {
       const payment = await postJson({
         provider: 'finrax',
@@ -101,3 +97,27 @@ export function createFinraxStarter(api: FinraxApiSettings): PaymentStarter {
     },
   };
 }
+
+export const finrax: ProviderModule<'finrax', FinraxApiSettings> = {
+  name: 'finrax',
+  env: {
+    variables: {
+      WEBHOOK_SECRET_FINRAX: whsecSecret.optional(),
+      FINRAX_API_URL: httpUrl.optional(),
+      FINRAX_API_KEY: optionalNonEmpty,
+    },
+    secret: 'WEBHOOK_SECRET_FINRAX',
+    api: {
+      variables: ['FINRAX_API_URL', 'FINRAX_API_KEY'],
+      read: (v) => ({ apiUrl: stripSlash(v.FINRAX_API_URL!), apiKey: v.FINRAX_API_KEY! }),
+    },
+  },
+  readme: [
+    "| `WEBHOOK_SECRET_FINRAX` | | finrax's Standard Webhooks secret, `whsec_<base64>`; enables its endpoint |",
+    "| `FINRAX_API_URL`, `FINRAX_API_KEY` | | finrax's payments API; both enable `createDeposit` for finrax |",
+  ],
+  productionAllowed: true,
+  webhookAuth: standardWebhookAuth,
+  parse: parseFinraxEvent,
+  starter: finraxStarter,
+};

@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { DepositStatus } from '../../domain/deposit-status.js';
-import type { NormalizedEvent } from '../../domain/events.js';
+import { DepositStatus } from '../domain/deposit-status.js';
+import type { NormalizedEvent } from '../domain/events.js';
+import { whsecSecret } from '../lib/env.js';
 import {
   balanceAmount,
   currencyCode,
@@ -13,7 +14,7 @@ import {
   storableKey,
   validatePayload,
 } from './common.js';
-import type { PaymentStarter, WebhookAdapter } from './provider.js';
+import type { ProviderModule } from './provider.js';
 
 /**
  * layer1 (layer1-deposit-webhooks.txt): the depositor pays to an address whose
@@ -100,7 +101,7 @@ function balanceUpdated(payload: unknown): NormalizedEvent {
   };
 }
 
-export function parseLayer1Event(body: Buffer): NormalizedEvent {
+function parseLayer1Event(body: Buffer): NormalizedEvent {
   const payload = readPayload(body);
   const { event } = validatePayload(Envelope, payload);
   const match = EVENT_RE.exec(event);
@@ -108,16 +109,17 @@ export function parseLayer1Event(body: Buffer): NormalizedEvent {
   return match[2] === 'balance:updated' ? balanceUpdated(payload) : statusChange(payload);
 }
 
-export function createLayer1Adapter(secret: string): WebhookAdapter {
-  return { name: 'layer1', ...standardWebhookAuth(secret), parse: parseLayer1Event };
-}
-
-/** layer1 is told nothing: the depositor pays to an address arranged with it, referenced by the deposit id. */
-export function createLayer1Starter(): PaymentStarter {
-  return {
-    name: 'layer1',
-    async start() {
-      return { checkoutUrl: null };
-    },
-  };
-}
+/** layer1 is told nothing (no starter): the depositor pays to an address arranged with it, referenced by the deposit id. */
+export const layer1: ProviderModule<'layer1', undefined> = {
+  name: 'layer1',
+  env: {
+    variables: { WEBHOOK_SECRET_LAYER1: whsecSecret.optional() },
+    secret: 'WEBHOOK_SECRET_LAYER1',
+  },
+  readme: [
+    "| `WEBHOOK_SECRET_LAYER1` | | layer1's Standard Webhooks secret, `whsec_<base64>`; enables its endpoint and `createDeposit` for it |",
+  ],
+  productionAllowed: true,
+  webhookAuth: standardWebhookAuth,
+  parse: parseLayer1Event,
+};

@@ -1,5 +1,5 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { safeEqual } from '../../services/crypto.js';
+import { safeEqual } from '../crypto.js';
 import { SignatureError } from '../errors.js';
 
 /**

@@ -1,10 +1,10 @@
 import { z } from 'zod';
-import { canonical, compare, decimalProblem, isPositive } from '../../domain/money.js';
-import { ProviderUnavailableError } from '../../services/errors.js';
-import { MalformedPayloadError, SignatureError } from '../errors.js';
-import { parseJsonLossless } from '../json.js';
-import { verifyStandardWebhook } from '../signatures/standard-webhooks.js';
-import type { ProviderName, RawWebhook, WebhookAdapter } from './provider.js';
+import { canonical, compare, decimalProblem, isPositive } from '../domain/money.js';
+import { MalformedPayloadError, ProviderUnavailableError, SignatureError } from '../lib/errors.js';
+import { stripSlash } from '../lib/env.js';
+import { parseJsonLossless } from '../lib/json.js';
+import { verifyStandardWebhook } from '../lib/signatures/standard-webhooks.js';
+import type { RawWebhook, WebhookAuth } from './provider.js';
 
 /**
  * What the provider adapters share: the zod pieces for money, currencies and
@@ -48,7 +48,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * Postgres refuses NUL outright (the event would be acknowledged and then never applied);
  * a lone surrogate has no UTF-8 form, so the driver would store U+FFFD in its place.
  */
-export function unstorableText(s: string): string | undefined {
+function unstorableText(s: string): string | undefined {
   if (s.includes('\u0000')) return 'must not contain NUL characters (\\u0000): Postgres text cannot hold them';
   if (LONE_SURROGATE.test(s)) return 'must be valid Unicode: a lone surrogate (\\ud800-\\udfff) cannot be stored';
   return undefined;
@@ -155,8 +155,8 @@ export const optionalText = z
 
 // ---------------------------------------------------------------- Standard Webhooks
 
-/** `verify` and `dedupeKey` for a provider that signs with Standard Webhooks. */
-export function standardWebhookAuth(secret: string): Pick<WebhookAdapter, 'verify' | 'dedupeKey'> {
+/** The `webhookAuth` of a provider that signs with Standard Webhooks. */
+export function standardWebhookAuth(secret: string): WebhookAuth {
   return {
     verify(req: RawWebhook, now: Date): void {
       verifyStandardWebhook(secret, req.body, req.headers, now);
@@ -174,11 +174,11 @@ export function standardWebhookAuth(secret: string): Pick<WebhookAdapter, 'verif
 
 /** `base` without trailing slashes, so `${base}/path` never doubles one. */
 export function joinUrl(base: string, path: string): string {
-  return `${base.replace(/\/+$/, '')}${path}`;
+  return `${stripSlash(base)}${path}`;
 }
 
 export interface PostJsonOptions<S extends z.ZodType> {
-  provider: ProviderName;
+  provider: string;
   url: string;
   headers: Record<string, string>;
   /** The exact text sent, already serialized (signatures are computed over it). */

@@ -5,7 +5,7 @@ import { BalanceResolver } from '../resolvers/balance.resolver.js';
 import { DepositResolver } from '../resolvers/deposit.resolver.js';
 import { mapErrors } from '../resolvers/error-mapping.middleware.js';
 import { StatusResolver } from '../resolvers/status.resolver.js';
-import { DateTimeScalar } from './scalars.js';
+import { DateTimeScalar } from '../schema/scalars.js';
 
 /**
  * type-graphql insists on a PubSub even when every subscription brings its own `subscribe`

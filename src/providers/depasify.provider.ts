@@ -1,6 +1,7 @@
 import { z } from 'zod';
-import { DepositStatus, VerificationStatus } from '../../domain/deposit-status.js';
-import type { NormalizedEvent } from '../../domain/events.js';
+import { DepositStatus, VerificationStatus } from '../domain/deposit-status.js';
+import type { DepositEventInput, NormalizedEvent } from '../domain/events.js';
+import { whsecSecret } from '../lib/env.js';
 import {
   currencyCode,
   isoTime,
@@ -12,7 +13,7 @@ import {
   unixSeconds,
   validatePayload,
 } from './common.js';
-import type { PaymentStarter, WebhookAdapter } from './provider.js';
+import type { ProviderModule } from './provider.js';
 
 /**
  * depasify (depasify-webhook-events.txt): `{id, event, created_at, data}`.
@@ -48,23 +49,26 @@ const VERIFICATION: Record<string, VerificationStatus> = {
   identification_retry: VerificationStatus.RETRY,
 };
 
-export function parseDepasifyEvent(body: Buffer): NormalizedEvent {
+function parseDepasifyEvent(body: Buffer): NormalizedEvent {
   const payload = readPayload(body);
   const { event, created_at: at } = validatePayload(Envelope, payload);
+  // Incoming payments and their failures carry our deposit id as `data.reference`.
+  const forDeposit = (reference: string, what: Pick<DepositEventInput, 'effect' | 'status'>): DepositEventInput => ({
+    kind: 'deposit',
+    ref: { by: 'id', depositId: reference },
+    ...what,
+    providerStatus: event,
+    occurredAt: at,
+  });
 
   if (event === 'fiat_payment_received' || event === 'blockchain_payment_received') {
     const { data } = validatePayload(PaymentReceived, payload);
     const txHash = data.tx_hash ?? data.transaction_id;
     return {
-      kind: 'deposit',
-      ref: { by: 'id', depositId: data.reference },
-      effect: 'payment',
-      status: DepositStatus.COMPLETED,
-      providerStatus: event,
+      ...forDeposit(data.reference, { effect: 'payment', status: DepositStatus.COMPLETED }),
       amount: data.amount,
       currency: data.currency,
       ...(txHash !== undefined && { txHash }),
-      occurredAt: at,
       paidAt: at,
     };
   }
@@ -72,14 +76,7 @@ export function parseDepasifyEvent(body: Buffer): NormalizedEvent {
   if (event === 'fiat_payment_failed') {
     // "needs a retry" (the seed): the transfer may still come, so the deposit stays open.
     const { data } = validatePayload(PaymentFailed, payload);
-    return {
-      kind: 'deposit',
-      ref: { by: 'id', depositId: data.reference },
-      effect: 'record',
-      status: DepositStatus.PENDING,
-      providerStatus: event,
-      occurredAt: at,
-    };
+    return forDeposit(data.reference, { effect: 'record', status: DepositStatus.PENDING });
   }
 
   const verification = Object.hasOwn(VERIFICATION, event) ? VERIFICATION[event] : undefined;
@@ -92,16 +89,17 @@ export function parseDepasifyEvent(body: Buffer): NormalizedEvent {
   return { kind: 'unsupported', providerStatus: event };
 }
 
-export function createDepasifyAdapter(secret: string): WebhookAdapter {
-  return { name: 'depasify', ...standardWebhookAuth(secret), parse: parseDepasifyEvent };
-}
-
-/** depasify is told nothing: the depositor pays to an account arranged with it, referenced by the deposit id. */
-export function createDepasifyStarter(): PaymentStarter {
-  return {
-    name: 'depasify',
-    async start() {
-      return { checkoutUrl: null };
-    },
-  };
-}
+/** depasify is told nothing (no starter): the depositor pays to an account arranged with it, referenced by the deposit id. */
+export const depasify: ProviderModule<'depasify', undefined> = {
+  name: 'depasify',
+  env: {
+    variables: { WEBHOOK_SECRET_DEPASIFY: whsecSecret.optional() },
+    secret: 'WEBHOOK_SECRET_DEPASIFY',
+  },
+  readme: [
+    "| `WEBHOOK_SECRET_DEPASIFY` | | depasify's Standard Webhooks secret, `whsec_<base64>`; enables its endpoint and `createDeposit` for it |",
+  ],
+  productionAllowed: true,
+  webhookAuth: standardWebhookAuth,
+  parse: parseDepasifyEvent,
+};

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { DepositStatus } from '../../domain/deposit-status.js';
-import type { DepositEventInput, NormalizedEvent } from '../../domain/events.js';
-import { jsonNumeral, stringifyWithNumbers } from '../json.js';
-import { payloadHash, verifyPayloadHash } from '../signatures/payload-hash.js';
+import { DepositStatus } from '../domain/deposit-status.js';
+import type { DepositEventInput, NormalizedEvent } from '../domain/events.js';
+import { httpUrl, optionalNonEmpty, stripSlash } from '../lib/env.js';
+import { jsonNumeral, stringifyWithNumbers } from '../lib/json.js';
+import { payloadHash, verifyPayloadHash } from '../lib/signatures/payload-hash.js';
 import { currencyCode, joinUrl, positiveAmount, postJson, readPayload, validatePayload } from './common.js';
-import type { PaymentStarter, StartPaymentRequest, WebhookAdapter } from './provider.js';
+import type { PaymentStarter, ProviderModule, StartPaymentRequest, WebhookAuth } from './provider.js';
 
 /**
  * instap (deposit-tracking-session.txt): a deposit tracking session created
@@ -30,7 +31,7 @@ const STATE_EFFECTS: Record<string, Pick<DepositEventInput, 'effect' | 'status'>
   FAILED: { effect: 'fail', status: DepositStatus.FAILED },
 };
 
-export function parseInstapEvent(body: Buffer): NormalizedEvent {
+function parseInstapEvent(body: Buffer): NormalizedEvent {
   const payload = readPayload(body);
   const s = validatePayload(Session, payload);
   const ref = { by: 'providerRef', providerRef: s.sessionToken } as const;
@@ -53,9 +54,8 @@ export function parseInstapEvent(body: Buffer): NormalizedEvent {
 }
 
 /** @param secret WEBHOOK_SECRET_INSTAP, used as a raw UTF-8 string. */
-export function createInstapAdapter(secret: string): WebhookAdapter {
+function instapWebhookAuth(secret: string): WebhookAuth {
   return {
-    name: 'instap',
     verify(req) {
       verifyPayloadHash(secret, req.body, req.headers['x-payload-hash']);
     },
@@ -63,14 +63,13 @@ export function createInstapAdapter(secret: string): WebhookAdapter {
       // instap sends no delivery id: the same bytes are the same delivery.
       return createHash('sha256').update(req.body).digest('hex');
     },
-    parse: parseInstapEvent,
   };
 }
 
 /** The fiat currencies a session can be opened in (deposit-tracking-session.txt). */
-export const INSTAP_CURRENCIES: readonly string[] = ['USD', 'EUR', 'GBP', 'KRW', 'BRL', 'TRY'];
+const INSTAP_CURRENCIES: readonly string[] = ['USD', 'EUR', 'GBP', 'KRW', 'BRL', 'TRY'];
 
-export interface InstapApiSettings {
+interface InstapApiSettings {
   apiUrl: string;
   apiKey: string;
   /** INSTAP_HMAC_SECRET: signs our requests (not the webhook secret). */
@@ -83,7 +82,7 @@ const SessionCreated = z.object({
 });
 
 /** The request body of `POST /pgpub/session`, amounts as JSON numbers with their exact text. */
-export function instapSessionBody(req: StartPaymentRequest): string {
+function instapSessionBody(req: StartPaymentRequest): string {
   // A fixed amount is a range of one point, so instap's own correct/under/over agrees with ours.
   const min = req.amount ?? req.minAmount;
   const max = req.amount ?? req.maxAmount;
@@ -99,9 +98,8 @@ export function instapSessionBody(req: StartPaymentRequest): string {
   });
 }
 
-export function createInstapStarter(api: InstapApiSettings): PaymentStarter {
+function instapStarter(api: InstapApiSettings): PaymentStarter {
   return {
-    name: 'instap',
     validate(req) {
       if (INSTAP_CURRENCIES.includes(req.currency.toUpperCase())) return undefined;
       return { field: 'currency', message: `instap takes only ${INSTAP_CURRENCIES.join(', ')}` };
@@ -121,3 +119,33 @@ export function createInstapStarter(api: InstapApiSettings): PaymentStarter {
     },
   };
 }
+
+export const instap: ProviderModule<'instap', InstapApiSettings> = {
+  name: 'instap',
+  env: {
+    variables: {
+      WEBHOOK_SECRET_INSTAP: optionalNonEmpty,
+      INSTAP_API_URL: httpUrl.optional(),
+      INSTAP_API_KEY: optionalNonEmpty,
+      INSTAP_HMAC_SECRET: optionalNonEmpty,
+    },
+    secret: 'WEBHOOK_SECRET_INSTAP',
+    api: {
+      variables: ['INSTAP_API_URL', 'INSTAP_API_KEY', 'INSTAP_HMAC_SECRET'],
+      read: (v) => ({
+        apiUrl: stripSlash(v.INSTAP_API_URL!),
+        apiKey: v.INSTAP_API_KEY!,
+        hmacSecret: v.INSTAP_HMAC_SECRET!,
+      }),
+    },
+  },
+  readme: [
+    "| `WEBHOOK_SECRET_INSTAP` | | instap's webhook HMAC key (raw UTF-8); enables its endpoint |",
+    "| `INSTAP_API_URL`, `INSTAP_API_KEY`, `INSTAP_HMAC_SECRET` | | instap's session API; all three enable `createDeposit` for instap |",
+  ],
+  productionAllowed: true,
+  webhookAuth: instapWebhookAuth,
+  parse: parseInstapEvent,
+  // instap's session API is signed with its own key; the webhook secret only guards the way back.
+  starter: instapStarter,
+};

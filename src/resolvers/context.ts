@@ -1,5 +1,5 @@
 import type { DepositService } from '../services/deposits.service.js';
-import { ForbiddenError, UnauthenticatedError } from '../services/errors.js';
+import { ForbiddenError, UnauthenticatedError } from '../lib/errors.js';
 import type { TenantAuth } from '../services/tenants.service.js';
 import type { StatusStream } from '../services/status-stream.js';
 

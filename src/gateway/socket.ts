@@ -1,0 +1,125 @@
+import type { IncomingMessage } from 'node:http';
+import type { FastifyInstance } from 'fastify';
+import {
+  GraphQLError,
+  NoSchemaIntrospectionCustomRule,
+  getOperationAST,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionArgs,
+  type GraphQLSchema,
+} from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { WebSocketServer } from 'ws';
+import { isStorageUnavailable } from '../db/errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { GraphQLContext, Principal } from '../resolvers/context.js';
+import type { StatusStream } from '../services/status-stream.js';
+import { socketPrincipal, type Authenticators } from './auth.js';
+import type { DocumentCache } from './graphql-http.js';
+import { checkLimits } from './limits.js';
+
+export interface SocketDeps extends Authenticators {
+  schema: GraphQLSchema;
+  logger: Logger;
+  statusStream: StatusStream;
+  documents: DocumentCache;
+  isProduction: boolean;
+}
+
+/**
+ * graphql-ws on the gateway's port and path (`/graphql`), subscriptions only. The socket
+ * validates by itself (Apollo is not on this path): the same limits as over HTTP, the same
+ * rules, and no introspection in production.
+ * @returns what disposes of it when the gateway closes.
+ */
+export function attachSocket(app: FastifyInstance, wss: WebSocketServer, d: SocketDeps): { dispose(): Promise<void> } {
+  const socketRules = d.isProduction ? [...specifiedRules, NoSchemaIntrospectionCustomRule] : specifiedRules;
+  const validated = new WeakMap<DocumentNode, readonly GraphQLError[]>();
+  const validateOnce = (document: DocumentNode) => {
+    let errors = validated.get(document);
+    if (!errors) {
+      errors = validate(d.schema, document, socketRules, { hideSuggestions: d.isProduction });
+      validated.set(document, errors);
+    }
+    return errors;
+  };
+  const wsServer = useServer<Record<string, unknown>, { principal?: Principal }>(
+    {
+      schema: d.schema,
+      connectionInitWaitTimeout: 5000,
+      isProd: d.isProduction,
+      onConnect: async (ctx) => {
+        let principal: Principal | null;
+        try {
+          principal = await socketPrincipal(d, ctx.connectionParams);
+        } catch (err) {
+          // graphql-ws would close with 4500 and write a plain-text stack to stderr: a JSON line instead.
+          if (!isStorageUnavailable(err)) {
+            d.logger.error({ err }, 'socket refused: credentials could not be checked');
+            ctx.extra.socket.close(1011, 'Internal server error');
+            return false;
+          }
+          // Credentials could not be checked: 1013 Try Again Later, which graphql-ws clients retry.
+          d.logger.warn({ err: (err as Error).message }, 'socket refused: storage unavailable');
+          ctx.extra.socket.close(1013, 'storage temporarily unavailable');
+          return false;
+        }
+        if (!principal) return false; // graphql-ws closes with 4403 Forbidden
+        ctx.extra.principal = principal;
+        return true;
+      },
+      // The limits first (the same as over HTTP, before any validation), then the socket's own rule
+      // (subscriptions only), then graphql's validation.
+      onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
+        const parsed = d.documents.get(payload.query);
+        if ('error' in parsed) return [parsed.error];
+        const { document } = parsed;
+        const limited = checkLimits(d.schema, document, payload.variables);
+        if (limited.length > 0) return limited;
+        const operation = getOperationAST(document, payload.operationName);
+        if (operation && operation.operation !== 'subscription') {
+          return [
+            new GraphQLError(`the socket runs subscriptions only: send a ${operation.operation} over HTTP`, {
+              extensions: { code: 'FORBIDDEN' },
+            }),
+          ];
+        }
+        const invalid = validateOnce(document);
+        if (invalid.length > 0) return invalid;
+        const contextValue: GraphQLContext = {
+          deposits: d.deposits,
+          statusStream: d.statusStream,
+          principal: ctx.extra.principal ?? null,
+        };
+        return {
+          schema: d.schema,
+          document,
+          variableValues: payload.variables,
+          operationName: payload.operationName,
+          contextValue,
+        };
+      },
+    },
+    wss,
+    12_000,
+  );
+  app.server.on('upgrade', (req: IncomingMessage, socket, head) => {
+    if (new URL(req.url ?? '/', 'http://x').pathname !== '/graphql') {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      wss.emit('connection', ws, req);
+      // graphql-ws answers a socket error (a frame over maxPayload, a bad frame) with a plain-text
+      // stack on stderr. ws has closed that socket already, with the fitting code (1009 for a
+      // frame too large): what is left is to say so in one JSON line. A client's mistake: warn.
+      ws.removeAllListeners('error');
+      ws.on('error', (err: Error & { code?: string }) =>
+        d.logger.warn({ err: { message: err.message, code: err.code } }, 'socket closed on a protocol error'),
+      );
+    });
+  });
+  return { dispose: async () => wsServer.dispose() };
+}

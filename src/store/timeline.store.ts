@@ -1,0 +1,46 @@
+import { randomUUID } from 'node:crypto';
+import type { DepositEventInput } from '../domain/events.js';
+import { columns, unnest, type BatchStatement } from './batch-statement.js';
+import type { DepositRecord } from './deposits.store.js';
+
+/**
+ * `deposit_event`: a deposit's timeline, one row per provider event that reached it, whatever
+ * it changed. Unique per inbox row, so applying an event again never adds a second row. The
+ * only code that writes the table.
+ */
+
+export interface TimelineEntry {
+  deposit: Pick<DepositRecord, 'id'>;
+  /** The inbox row that delivered it, and when it arrived. */
+  stored: { inboxId: string; receivedAt: Date };
+  event: DepositEventInput;
+  /** The money the rules judged (see `moneyFor`), where the event carries any. */
+  money?: { amount: string; currency: string };
+}
+
+/** Adds the events to their deposits' timelines, in a batch. */
+export function addTimelineEntries(batch: BatchStatement, entries: readonly TimelineEntry[]): void {
+  if (entries.length === 0) return;
+  batch.addCte(
+    'ev',
+    `insert into deposit_event (id, deposit_id, inbox_id, status, provider_status, amount, currency,
+        tx_hash, network, fee, occurred_at, received_at)
+      select * from ${unnest(['uuid', 'uuid', 'bigint', 'text', 'text', 'numeric', 'text', 'text', 'text', 'numeric', 'timestamptz', 'timestamptz'])}
+      on conflict (inbox_id) do nothing`,
+    columns(entries, ({ deposit, stored: { inboxId, receivedAt }, event: e, money }) => [
+      randomUUID(),
+      deposit.id,
+      inboxId,
+      e.status,
+      // Provider text is kept, cut to its column's width.
+      e.providerStatus.slice(0, 100),
+      money?.amount ?? null,
+      money?.currency ?? null,
+      e.txHash?.slice(0, 200) ?? null,
+      e.network?.slice(0, 100) ?? null,
+      e.fee ?? null,
+      (e.occurredAt ?? receivedAt).toISOString(),
+      receivedAt.toISOString(),
+    ]),
+  );
+}
