@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import { DepositStatus, PaymentState } from './enums.js';
+import { DepositStatus, EventSource, PaymentState } from './enums.js';
 import { DateTimeScalar, DecimalScalar } from './scalars.js';
 
 /**
@@ -19,6 +19,16 @@ export class DepositEventType {
   @Field(() => DecimalScalar, { nullable: true }) fee?: string | null;
   @Field(() => DateTimeScalar) occurredAt!: Date;
   @Field(() => DateTimeScalar) receivedAt!: Date;
+  @Field(() => EventSource, {
+    description:
+      "WEBHOOK: a provider's delivery; SYNC: the provider's answer to a status request; OPERATOR: a resolution; SYSTEM: expiry by the sweeper",
+  })
+  source!: EventSource;
+  @Field(() => String, { nullable: true, description: 'OPERATOR: the label of the key that acted' }) actor?:
+    string | null;
+  @Field(() => String, { nullable: true, description: 'OPERATOR: the reason given' }) reason?: string | null;
+  @Field(() => String, { nullable: true, description: 'OPERATOR: an outside reference (refund, ticket)' })
+  reference?: string | null;
 }
 
 @ObjectType('Deposit')

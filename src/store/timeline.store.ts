@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EventSource } from '../domain/audit.js';
 import type { DepositEventInput } from '../domain/events.js';
 import { columns, unnest, type BatchStatement } from './batch-statement.js';
 import type { DepositRecord } from './deposits.store.js';
@@ -11,8 +12,10 @@ import type { DepositRecord } from './deposits.store.js';
 
 export interface TimelineEntry {
   deposit: Pick<DepositRecord, 'id'>;
-  /** The inbox row that delivered it, and when it arrived. */
-  stored: { inboxId: string; receivedAt: Date };
+  /** The inbox row that delivered it (none for an operator's or the sweeper's event), and when it arrived. */
+  stored: { inboxId: string | null; receivedAt: Date };
+  /** Where it came from; a provider's delivery when absent. Actor, reason and reference: an operator's. */
+  audit?: { source: EventSource; actor?: string; reason?: string; reference?: string };
   event: DepositEventInput;
   /** The money the rules judged (see `moneyFor`), where the event carries any. */
   money?: { amount: string; currency: string };
@@ -24,10 +27,10 @@ export function addTimelineEntries(batch: BatchStatement, entries: readonly Time
   batch.addCte(
     'ev',
     `insert into deposit_event (id, deposit_id, inbox_id, status, provider_status, amount, currency,
-        tx_hash, network, fee, occurred_at, received_at)
-      select * from ${unnest(['uuid', 'uuid', 'bigint', 'text', 'text', 'numeric', 'text', 'text', 'text', 'numeric', 'timestamptz', 'timestamptz'])}
+        tx_hash, network, fee, occurred_at, received_at, source, actor, reason, reference)
+      select * from ${unnest(['uuid', 'uuid', 'bigint', 'text', 'text', 'numeric', 'text', 'text', 'text', 'numeric', 'timestamptz', 'timestamptz', 'text', 'text', 'text', 'text'])}
       on conflict (inbox_id) do nothing`,
-    columns(entries, ({ deposit, stored: { inboxId, receivedAt }, event: e, money }) => [
+    columns(entries, ({ deposit, stored: { inboxId, receivedAt }, event: e, money, audit }) => [
       randomUUID(),
       deposit.id,
       inboxId,
@@ -41,6 +44,10 @@ export function addTimelineEntries(batch: BatchStatement, entries: readonly Time
       e.fee ?? null,
       (e.occurredAt ?? receivedAt).toISOString(),
       receivedAt.toISOString(),
+      audit?.source ?? EventSource.WEBHOOK,
+      audit?.actor?.slice(0, 200) ?? null,
+      audit?.reason?.slice(0, 500) ?? null,
+      audit?.reference?.slice(0, 200) ?? null,
     ]),
   );
 }
