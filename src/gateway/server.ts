@@ -15,6 +15,7 @@ import type { DepositService } from '../services/deposits.service.js';
 import type { StatusStream } from '../services/status-stream.js';
 import type { TenantService } from '../services/tenants.service.js';
 import { authenticate, header, unauthenticated } from './auth.js';
+import { registerConsole } from './console.js';
 import { registerGraphiql, wantsHtml } from './graphiql.js';
 import { DocumentCache, graphQLLimits, legacyJsonStatus, sendErrors, withoutSuggestions } from './graphql-http.js';
 import { LIMITS } from './limits.js';
@@ -136,6 +137,7 @@ export async function createGateway(d: GatewayDeps): Promise<Gateway> {
   });
 
   registerHealthRoutes(app, d.health, d.metrics);
+  registerConsole(app, d.logger);
   if (d.sandbox) registerSandboxCheckout(app, d.sandbox, d.deposits, d.clientTokens, d.config);
 
   const socket = attachSocket(app, wss, { ...d, documents, isProduction: d.config.isProduction });
