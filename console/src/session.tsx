@@ -115,12 +115,12 @@ export function useDepositList(): DepositList {
 async function fetchPage(api: Api, query: ListQuery, after: string | null, signal: AbortSignal) {
   const variables: DepositListQueryVariables = {
     status: query.status,
+    // Unchecked: every deposit (false would ask for those that need no attention).
+    needsAttention: query.needsAttention ? true : null,
     userId: query.kind === 'all' ? null : query.userId,
     first: PAGE_SIZE,
     after,
   };
-  // Sent only once the document declares it (see lib/features.ts).
-  if (query.needsAttention) Object.assign(variables, { needsAttention: true });
   const [list, byId] = await Promise.all([
     api(DepositListDocument, variables, signal),
     query.kind === 'idOrUser' && after === null

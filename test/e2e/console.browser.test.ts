@@ -1,158 +1,102 @@
 import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
-import os from 'node:os';
+import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CreateDepositDocument, type CreateDepositInput } from '../generated/graphql.js';
-import { SECRETS, startTestApp, TEST_API_KEY, uniqueName, type TestApp } from '../utils/harness.js';
+import {
+  SECRETS,
+  startTestApp,
+  TEST_API_KEY,
+  TEST_OPERATOR_KEY as OPERATOR_KEY,
+  uniqueName,
+  type TestApp,
+} from '../utils/harness.js';
+import { signStandardWebhook } from '../../src/lib/signatures/standard-webhooks.js';
 import { signedHeaders } from '../utils/signing.js';
 
 /**
  * The operator console (console/, a Vite + React + Mantine app) in Debian's Chromium, driven by
- * playwright-core as the checkout page's test does, used as a person uses it.
- *
- * Until the gateway serves it, this test builds it (Vite, into a temporary directory) and serves
- * the files itself, on the same origin as a real test app's /graphql (HTTP and graphql-ws are
- * forwarded to the app's gateway port), with the Content-Security-Policy recommended for the
- * gateway. Any CSP violation fails the test that caused it.
+ * playwright-core as the checkout page's test does, used as a person uses it: the page is the one
+ * a real test app's gateway serves at /console/ (src/gateway/console.ts), with its
+ * Content-Security-Policy. Any CSP violation or page error fails the test that caused it.
  */
 const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const BUILT = path.join(ROOT, 'dist', 'console');
 
-/** What the gateway should send with the console's index.html (see console/README.md). */
-const CONSOLE_CSP = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
+/** CONSOLE_SCREENSHOTS=1 also writes the README's screenshots (docs/images/console-*.png). */
+const README_SCREENSHOTS = process.env.CONSOLE_SCREENSHOTS === '1';
 
 const XSS_USER_ID = '<img src=x onerror="window.__pwned=1">';
 
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.json': 'application/json',
-};
-
-/** Builds the console with Vite (as `npm run build:console` does) into `outDir`. */
-function buildConsole(outDir: string): void {
-  const vite = path.join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
-  const r = spawnSync(
-    process.execPath,
-    [vite, 'build', '--config', 'console/vite.config.ts', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn'],
-    { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' }, encoding: 'utf8', timeout: 120_000 },
-  );
-  if (r.status !== 0) throw new Error(`vite build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-}
-
-interface ConsoleServer {
-  url: string;
-  close(): Promise<void>;
+/** The newest modification time of the console's sources (and its build configuration). */
+function newestSource(dir = path.join(ROOT, 'console')): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(p) : statSync(p).mtimeMs);
+  }
+  return newest;
 }
 
 /**
- * One origin for the page and its API, as the gateway will be: `/console/*` from `dir`,
- * `/graphql` (HTTP and WebSocket upgrades) forwarded to the gateway on `gatewayPort`.
+ * dist/console as `npm run build:console` makes it, rebuilt when a source is newer than the
+ * build (CI builds it before the tests; an edited console is tested as edited). The new build is
+ * written beside it and swapped in, so a gateway serving the old one never sees a half-written
+ * folder.
  */
-async function serveConsole(dir: string, gatewayPort: number): Promise<ConsoleServer> {
-  const sockets = new Set<net.Socket>();
-  const server = http.createServer(async (req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    if (url.pathname === '/graphql') {
-      const upstream = http.request(
-        { host: '127.0.0.1', port: gatewayPort, method: req.method, path: req.url, headers: req.headers },
-        (up) => {
-          res.writeHead(up.statusCode ?? 502, up.headers);
-          up.pipe(res);
-        },
-      );
-      upstream.on('error', () => res.writeHead(502).end());
-      req.pipe(upstream);
-      return;
-    }
-    if (url.pathname === '/console') {
-      res.writeHead(308, { location: '/console/' }).end();
-      return;
-    }
-    if (!url.pathname.startsWith('/console/')) {
-      res.writeHead(404).end();
-      return;
-    }
-    const rel =
-      url.pathname === '/console/' ? 'index.html' : decodeURIComponent(url.pathname.slice('/console/'.length));
-    const file = path.resolve(dir, rel);
-    const type = TYPES[path.extname(file)];
-    if (!file.startsWith(dir + path.sep) || !type) {
-      res.writeHead(404).end();
-      return;
-    }
-    let body: Buffer;
-    try {
-      body = await readFile(file);
-    } catch {
-      res.writeHead(404).end();
-      return;
-    }
-    const headers: Record<string, string> = {
-      'content-type': type,
-      'x-content-type-options': 'nosniff',
-      'cache-control': rel.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
-    };
-    if (rel === 'index.html') {
-      Object.assign(headers, {
-        'content-security-policy': CONSOLE_CSP,
-        'referrer-policy': 'no-referrer',
-        'x-frame-options': 'DENY',
-      });
-    }
-    res.writeHead(200, headers).end(body);
-  });
-  server.on('connection', (s) => {
-    sockets.add(s);
-    s.on('close', () => sockets.delete(s));
-  });
-  server.on('upgrade', (req, socket, head) => {
-    if (new URL(req.url ?? '/', 'http://localhost').pathname !== '/graphql') {
-      socket.destroy();
-      return;
-    }
-    const upstream = net.connect(gatewayPort, '127.0.0.1', () => {
-      const lines = [`${req.method} ${req.url} HTTP/1.1`];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
-      if (head.length > 0) upstream.write(head);
-      socket.pipe(upstream).pipe(socket);
+function ensureConsoleBuilt(): void {
+  const index = path.join(BUILT, 'index.html');
+  if (existsSync(index) && statSync(index).mtimeMs >= newestSource()) return;
+  const next = path.join(ROOT, 'dist', `.console-build-${process.pid}`);
+  const r = spawnSync(
+    'npm',
+    ['run', '--silent', 'build:console', '--', '--outDir', next, '--emptyOutDir', '--logLevel', 'warn'],
+    {
+      cwd: ROOT,
+      env: { ...process.env, NODE_ENV: 'production' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    },
+  );
+  if (r.status !== 0) {
+    rmSync(next, { recursive: true, force: true });
+    throw new Error(`npm run build:console failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+  const old = `${BUILT}.old-${process.pid}`;
+  if (existsSync(BUILT)) renameSync(BUILT, old);
+  renameSync(next, BUILT);
+  rmSync(old, { recursive: true, force: true });
+}
+
+/** A merchant's backend on this machine: answers 200 to every POST and keeps what it got. */
+interface Receiver {
+  url: string;
+  got: { headers: http.IncomingHttpHeaders; body: string }[];
+  close(): Promise<void>;
+}
+
+async function startReceiver(): Promise<Receiver> {
+  const got: Receiver['got'] = [];
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      got.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
     });
-    sockets.add(upstream);
-    upstream.on('close', () => sockets.delete(upstream));
-    upstream.on('error', () => socket.destroy());
-    socket.on('error', () => upstream.destroy());
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
+  const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => resolve());
-      }),
+    got,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
 
@@ -168,18 +112,18 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 15_00
 
 describe('the operator console in Chromium', () => {
   let t: TestApp;
-  let site: ConsoleServer;
-  let buildDir: string;
   let browser: Browser | undefined;
   let context: BrowserContext | undefined;
   const cspViolations: string[] = [];
   const pageErrors: string[] = [];
 
   beforeAll(async () => {
-    buildDir = mkdtempSync(path.join(os.tmpdir(), 'console-build-'));
-    buildConsole(buildDir);
-    t = await startTestApp();
-    site = await serveConsole(buildDir, Number(new URL(t.gatewayUrl).port));
+    // Built before the app starts: a gateway that finds no build answers /console with 503.
+    ensureConsoleBuilt();
+    // The harness adds TEST_OPERATOR_KEY (BOOTSTRAP_OPERATOR_KEY; TEST_API_KEY is an APP key). The
+    // merchant's endpoint in the webhooks test is on this machine: private URLs allowed (the
+    // default outside production, said here since the test depends on it).
+    t = await startTestApp({ env: { OUTBOUND_ALLOW_PRIVATE_URLS: 'true' } });
     // A missing Chromium fails every test with the reason (see `open`); it never skips them.
     if (!existsSync(CHROMIUM)) return;
     browser = await chromium.launch({
@@ -207,9 +151,7 @@ describe('the operator console in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await site?.close();
     await t?.stop();
-    if (buildDir) rmSync(buildDir, { recursive: true, force: true });
   });
 
   async function open(viewport = { width: 1280, height: 820 }): Promise<Page> {
@@ -230,11 +172,13 @@ describe('the operator console in Chromium', () => {
     });
     const page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(`${site.url}/console/`);
+    const res = await page.goto(`${t.gatewayUrl}/console/`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()['content-security-policy']).toContain("script-src 'self'");
     return page;
   }
 
-  async function signIn(page: Page, key = TEST_API_KEY): Promise<void> {
+  async function signIn(page: Page, key = OPERATOR_KEY): Promise<void> {
     await page.getByLabel('API key').fill(key);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Deposits' }).waitFor();
@@ -259,6 +203,28 @@ describe('the operator console in Chromium', () => {
     return r.data!.createDeposit.deposit;
   }
 
+  /** A GraphQL request with any key, as the document's text (for the operator API). */
+  async function gqlAs<T>(key: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+    const res = await fetch(`${t.gatewayUrl}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': key },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await res.json()) as { data?: T; errors?: unknown[] };
+    expect(body.errors).toBeUndefined();
+    return body.data!;
+  }
+
+  /** The payer pays on the sandbox's checkout; with `notify: false` the gateway is not told. */
+  async function sandboxPays(depositId: string, payment: { amount: string; currency: string; notify: boolean }) {
+    const res = await fetch(`${t.gatewayUrl}/sandbox/checkout/${depositId}/pay`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...payment, status: 'PAID' }),
+    });
+    expect(res.status).toBe(200);
+  }
+
   /** What the sandbox provider sends when the payer pays (or fails): a signed Standard Webhook. */
   async function providerSays(
     depositId: string,
@@ -271,7 +237,8 @@ describe('the operator console in Chromium', () => {
 
   const row = (page: Page, id: string): Locator => page.locator(`tr[data-deposit-id="${id}"]`);
   const rowStatus = async (page: Page, id: string) =>
-    (await row(page, id).locator('td.cell-status').textContent()) ?? '';
+    (await row(page, id).locator('td.cell-status .status-badge').textContent()) ?? '';
+  const pageStatus = async (page: Page) => (await page.locator('.deposit-title .status-badge').textContent()) ?? '';
   /** A description list's terms and their values, as shown. */
   const pairs = (list: Locator) =>
     list
@@ -284,8 +251,18 @@ describe('the operator console in Chromium', () => {
       .locator('.deposit-table tbody tr[data-deposit-id]')
       .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-deposit-id')));
 
-  it('is built with no inline script or style attribute, and served under a CSP without unsafe-inline', () => {
-    const html = readFileSync(path.join(buildDir, 'index.html'), 'utf8');
+  it('is served by the gateway with no inline script or style, under a CSP without unsafe-inline', async () => {
+    const res = await fetch(`${t.gatewayUrl}/console/`);
+    expect(res.status).toBe(200);
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).toContain("connect-src 'self'");
+    expect(csp).not.toContain('unsafe-inline');
+    const html = await res.text();
+    // What the gateway serves is the build this test made sure of.
+    expect(html).toBe(readFileSync(path.join(BUILT, 'index.html'), 'utf8'));
     const scripts = [...html.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/gi)];
     expect(scripts.length).toBeGreaterThan(0);
     for (const [, attrs, body] of scripts) {
@@ -295,7 +272,6 @@ describe('the operator console in Chromium', () => {
     expect(html).not.toMatch(/\sstyle\s*=/i);
     expect(html).not.toMatch(/\son[a-z]+\s*=/i);
     expect(html).not.toMatch(/<style\b/i);
-    expect(CONSOLE_CSP).not.toContain('unsafe-inline');
   });
 
   it('refuses a wrong key with a visible message, then signs in with the keyboard', async () => {
@@ -311,10 +287,34 @@ describe('the operator console in Chromium', () => {
     // Keyboard only: the field is focused; type the key, Enter submits.
     await page.getByLabel('API key').fill('');
     await page.getByLabel('API key').focus();
-    await page.keyboard.type(TEST_API_KEY);
+    await page.keyboard.type(OPERATOR_KEY);
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Deposits' }).waitFor();
-    expect(await page.evaluate(() => Object.values(sessionStorage))).toEqual([TEST_API_KEY]);
+    expect(await page.evaluate(() => Object.values(sessionStorage))).toEqual([OPERATOR_KEY]);
+  }, 60_000);
+
+  it('refuses an APP key with a visible message: the console takes an operator key', async () => {
+    // An app key made by the operator (TEST_API_KEY, the bootstrap key, is one too).
+    const made = await gqlAs<{ createApiKey: { key: string; apiKey: { role: string } } }>(
+      OPERATOR_KEY,
+      'mutation ($label: String!) { createApiKey(role: APP, label: $label) { key apiKey { role } } }',
+      { label: uniqueName('shop-backend') },
+    );
+    expect(made.createApiKey.apiKey.role).toBe('APP');
+    for (const key of [made.createApiKey.key, TEST_API_KEY]) {
+      const page = await open();
+      await page.getByLabel('API key').fill(key);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      const refusal = page.getByRole('alert');
+      await refusal.waitFor();
+      expect(await refusal.textContent()).toContain(
+        'This key may not use the operator console: sign in with an operator key.',
+      );
+      expect(await page.evaluate(() => Object.keys(sessionStorage))).toEqual([]);
+      expect(await page.getByRole('heading', { name: 'Deposits' }).count()).toBe(0);
+      await context!.close();
+      context = undefined;
+    }
   }, 60_000);
 
   it('lists deposits newest first, and shows a user id that is markup as text without running it', async () => {
@@ -361,7 +361,7 @@ describe('the operator console in Chromium', () => {
       const ids = await shownIds(page);
       return ids.includes(paid.id) && !ids.includes(pending.id);
     });
-    for (const text of await page.locator('.deposit-table td.cell-status').allTextContents())
+    for (const text of await page.locator('.deposit-table td.cell-status .status-badge').allTextContents())
       expect(text).toBe('COMPLETED');
     await status.selectOption('');
 
@@ -387,11 +387,106 @@ describe('the operator console in Chromium', () => {
 
     await page.getByRole('button', { name: 'Clear' }).click();
     await until('every status again', async () => (await shownIds(page)).includes(paid.id));
-
-    // Until the gateway reports needsAttention, its filter is shown, disabled, with a note.
-    const attention = page.getByLabel('Needs attention');
-    expect(await attention.isDisabled()).toBe(true);
   }, 90_000);
+
+  it('finds an underpaid deposit by "Needs attention", credits it with a reason, and shows it COMPLETED without a reload', async () => {
+    const fine = await createDeposit();
+    await providerSays(fine.id, { status: 'PAID', amount: '25.00', currency: 'USD' });
+    const under = await createDeposit({ amount: '30.00' });
+    // The payer sent less: the sandbox's signed webhook says 12 of 30.
+    await providerSays(under.id, { status: 'PAID', amount: '12.00', currency: 'USD' });
+    const page = await openSignedIn();
+    await page.evaluate(() => ((window as unknown as { __sameDocument: boolean }).__sameDocument = true));
+
+    await page.getByLabel('Needs attention').check();
+    await until('only deposits that need attention, the underpaid one among them', async () => {
+      const ids = await shownIds(page);
+      return ids.includes(under.id) && !ids.includes(fine.id);
+    });
+    for (const id of await shownIds(page)) expect(await row(page, id!).locator('.attention-mark').count()).toBe(1);
+    expect(await rowStatus(page, under.id)).toBe('REJECTED');
+
+    await row(page, under.id).getByRole('link', { name: under.id }).click();
+    await page.locator('.fields').waitFor();
+    expect(await fieldsShown(page)).toMatchObject({
+      Received: '12 USD',
+      'Rejection reason': 'UNDERPAID',
+      Resolution: '—',
+    });
+    expect(await page.locator('.deposit-title .attention-mark').count()).toBe(1);
+    // What an operator may do with it: credit or mark refunded (not reverse), and sync (sandbox).
+    const actions = page.locator('section[aria-labelledby="actions-heading"] button');
+    expect(await actions.allTextContents()).toEqual(['Credit', 'Mark refunded', 'Sync']);
+
+    await page.getByRole('button', { name: 'Credit', exact: true }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.waitFor();
+    // A reason is required; what the operator writes is kept and shown as text.
+    expect(await dialog.getByRole('button', { name: 'Confirm' }).isDisabled()).toBe(true);
+    const reason = 'Payer sent the missing <b>18.00</b> by wire; ticket #4521';
+    await dialog.getByLabel('Reason').fill(reason);
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+
+    await until('the page shows COMPLETED', async () => (await pageStatus(page)) === 'COMPLETED');
+    expect(await page.locator('.action-outcome').textContent()).toBe('Credited: the deposit is COMPLETED.');
+    expect(await fieldsShown(page)).toMatchObject({ Resolution: 'CREDITED_MANUALLY' });
+    expect(await page.locator('.deposit-title .attention-mark').count()).toBe(0);
+    // The timeline has the operator's event: source, actor (the key's label) and reason.
+    const items = page.locator('.timeline-item');
+    await until('the resolution in the timeline', async () => (await items.count()) === 2);
+    expect(await items.nth(1).locator('.provider-status').textContent()).toBe('MANUAL_CREDIT');
+    expect(await factsShown(items.nth(1))).toMatchObject({
+      Source: 'OPERATOR',
+      Actor: 'bootstrap-operator',
+      Reason: reason,
+    });
+    expect(await page.locator('b').count()).toBe(0);
+    expect(await page.getByText('No actions are available for this deposit.').count()).toBe(0);
+    expect(await actions.allTextContents()).toEqual(['Sync']);
+
+    // The list (still filtered) shows the change too, all without a reload.
+    await page.getByRole('link', { name: '← All deposits' }).click();
+    await until('the row shows COMPLETED', async () => (await rowStatus(page, under.id)) === 'COMPLETED');
+    expect(await row(page, under.id).locator('.attention-mark').count()).toBe(0);
+    expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
+  }, 60_000);
+
+  it('syncs a sandbox deposit that was paid without notifying the gateway, then reverses it', async () => {
+    const lost = await createDeposit({ amount: '15.00' });
+    await sandboxPays(lost.id, { amount: '15.00', currency: 'USD', notify: false });
+    const page = await openSignedIn();
+    await row(page, lost.id).getByRole('link', { name: lost.id }).click();
+    await page.getByText('No events yet: nothing has been reported for this deposit.').waitFor();
+    expect(await pageStatus(page)).toBe('PENDING');
+
+    // "Sync" acts at once: the provider's answer is applied and shown.
+    await page.getByRole('button', { name: 'Sync' }).click();
+    await until('the page shows COMPLETED', async () => (await pageStatus(page)) === 'COMPLETED');
+    expect(await page.locator('.action-outcome').textContent()).toBe(
+      'Synced with the provider: the deposit is COMPLETED.',
+    );
+    const first = page.locator('.timeline-item').first();
+    await first.waitFor();
+    expect(await factsShown(first)).toMatchObject({ Source: 'SYNC', Amount: '15 USD' });
+    expect(await fieldsShown(page)).toMatchObject({ Received: '15 USD' });
+
+    // Completed, so it can be reversed (a chargeback): REVERSED, final.
+    await page.getByRole('button', { name: 'Reverse' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason').fill('Chargeback: the card was reported stolen');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await until('the page shows REVERSED', async () => (await pageStatus(page)) === 'REVERSED');
+    expect(await page.locator('.action-outcome').textContent()).toBe('Reversed: the deposit is REVERSED.');
+    expect(await fieldsShown(page)).toMatchObject({ Resolution: 'REVERSED' });
+    const last = page.locator('.timeline-item').last();
+    await until(
+      'the reversal in the timeline',
+      async () => (await last.locator('.provider-status').textContent()) === 'MANUAL_REVERSAL',
+    );
+    expect(await factsShown(last)).toMatchObject({ Source: 'OPERATOR', Actor: 'bootstrap-operator' });
+  }, 60_000);
 
   it('updates a row live when its deposit is paid, and brings in a deposit the list did not show', async () => {
     const shown = await createDeposit();
@@ -404,11 +499,11 @@ describe('the operator console in Chromium', () => {
     await until('the row shows COMPLETED', async () => (await rowStatus(page, shown.id)) === 'COMPLETED');
 
     // Created after the list loaded: not shown until something happens to it (creating a deposit
-    // publishes no status change today); its first change brings it in, at the top.
+    // publishes no status change); paid in the sandbox's checkout, it arrives at the top.
     const later = await createDeposit({ amount: '40.00' });
-    await providerSays(later.id, { status: 'PAID', amount: '10.00', currency: 'USD' });
-    await until('the new deposit on top, REJECTED', async () => (await shownIds(page))[0] === later.id);
-    expect(await rowStatus(page, later.id)).toBe('REJECTED');
+    await sandboxPays(later.id, { amount: '40.00', currency: 'USD', notify: true });
+    await until('the new deposit on top, COMPLETED', async () => (await shownIds(page))[0] === later.id);
+    await until('the new deposit COMPLETED', async () => (await rowStatus(page, later.id)) === 'COMPLETED');
 
     // No reload happened.
     expect(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument)).toBe(true);
@@ -438,22 +533,123 @@ describe('the operator console in Chromium', () => {
     const items = page.locator('.timeline-item');
     expect(await items.count()).toBe(1);
     expect(await items.nth(0).locator('.timeline-head').textContent()).toBe('PAID maps to COMPLETED');
-    expect(await factsShown(items.nth(0))).toMatchObject({ Amount: '10 USD' });
-    expect(await page.getByText('No actions are available for this deposit.').count()).toBe(1);
+    expect(await factsShown(items.nth(0))).toMatchObject({ Source: 'WEBHOOK', Amount: '10 USD' });
+    for (const name of ['Credit', 'Mark refunded', 'Sync'])
+      expect(await page.getByRole('button', { name, exact: true }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Reverse' }).count()).toBe(0);
+
+    // Mark refunded, with the refund's reference: the status stays, the resolution says it.
+    await page.getByRole('button', { name: 'Mark refunded' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason').fill('Refunded to the payer: amount too low');
+    await dialog.getByLabel('Refund reference').fill('refund-tx-991');
+    await dialog.getByRole('button', { name: 'Confirm' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    await until('the resolution shown', async () => (await fieldsShown(page)).Resolution === 'REFUNDED');
+    expect(await pageStatus(page)).toBe('REJECTED');
+    expect(await page.locator('.action-outcome').textContent()).toBe('Marked refunded: the deposit is REJECTED.');
+    await until('the refund in the timeline', async () => (await items.count()) === 2);
+    expect(await factsShown(items.nth(1))).toMatchObject({
+      Source: 'OPERATOR',
+      Reason: 'Refunded to the payer: amount too low',
+      Reference: 'refund-tx-991',
+    });
+    expect(await page.getByRole('button', { name: 'Credit', exact: true }).count()).toBe(0);
 
     // Back to the list (kept as it was), then a deposit with no events yet: paying it while its
     // page is open adds the event and changes the status, without a reload.
     await page.getByRole('link', { name: '← All deposits' }).click();
     await row(page, waiting.id).getByRole('link', { name: waiting.id }).click();
     await page.getByText('No events yet: nothing has been reported for this deposit.').waitFor();
-    expect(await page.locator('.deposit-title').textContent()).toContain('PENDING');
+    expect(await pageStatus(page)).toBe('PENDING');
     await providerSays(waiting.id, { status: 'PAID', amount: '5.00', currency: 'USD' });
     await page.locator('.timeline-item').first().waitFor();
     expect(await page.locator('.timeline-head').first().textContent()).toBe('PAID maps to COMPLETED');
-    await until('the page shows COMPLETED', async () =>
-      ((await page.locator('.deposit-title').textContent()) ?? '').includes('COMPLETED'),
-    );
+    await until('the page shows COMPLETED', async () => (await pageStatus(page)) === 'COMPLETED');
   }, 60_000);
+
+  it('adds a webhook endpoint (its secret shown once), shows its deliveries, redelivers one, rotates and disables', async () => {
+    const receiver = await startReceiver();
+    try {
+      const page = await openSignedIn();
+      await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Webhooks' }).click();
+      await page.getByRole('heading', { name: 'Webhooks', exact: true }).waitFor();
+
+      const url = `${receiver.url}/hooks/deposits`;
+      const description = '<i>Shop</i> backend';
+      await page.getByLabel('URL').fill(url);
+      await page.getByLabel('Description').fill(description);
+      await page.getByRole('button', { name: 'Add endpoint' }).click();
+      const secretShown = page.locator('.secret-once .secret-value');
+      await secretShown.waitFor();
+      const secret = (await secretShown.textContent()) ?? '';
+      expect(secret).toMatch(/^whsec_[A-Za-z0-9+/=]+$/);
+      const endpoint = page.locator('.endpoint-table tbody tr', { hasText: url });
+      await endpoint.waitFor();
+      expect(await endpoint.locator('.endpoint-state').textContent()).toBe('Enabled');
+      await endpoint.getByText(description, { exact: true }).waitFor();
+      expect(await page.locator('i').count()).toBe(0);
+      // Shown once: hidden when done, and not there after a reload.
+      await page.getByRole('button', { name: 'Done, hide it' }).click();
+      expect(await page.locator('.secret-once').count()).toBe(0);
+
+      // Its delivery log: nothing yet; a deposit paid now is sent to it, signed with that secret.
+      await endpoint.getByRole('link', { name: 'Deliveries' }).click();
+      await page.getByRole('heading', { name: 'Deliveries' }).waitFor();
+      await page.getByText('Nothing sent to this endpoint yet', { exact: false }).waitFor();
+      const deposit = await createDeposit();
+      await providerSays(deposit.id, { status: 'PAID', amount: '25.00', currency: 'USD' });
+      await until('the merchant got the change', async () => receiver.got.length === 1);
+      const sent = receiver.got[0];
+      expect(JSON.parse(sent.body)).toMatchObject({
+        type: 'deposit.status_changed',
+        data: { status: 'COMPLETED', deposit: { id: deposit.id } },
+      });
+      const webhookId = String(sent.headers['webhook-id']);
+      const expected = signStandardWebhook(secret, webhookId, Number(sent.headers['webhook-timestamp']), sent.body);
+      expect(String(sent.headers['webhook-signature']).split(' ')).toContain(expected);
+
+      const delivery = page.locator('.delivery-table tbody tr', { hasText: webhookId });
+      await delivery.waitFor();
+      await until(
+        'the delivery SUCCEEDED',
+        async () => ((await delivery.locator('.cell-delivery-status').textContent()) ?? '') === 'SUCCEEDED',
+      );
+      expect(await delivery.locator('.cell-answer').textContent()).toBe('HTTP 200');
+
+      // Redeliver: sent again, with the same webhook-id.
+      await delivery.getByRole('button', { name: 'Redeliver' }).click();
+      await until('the merchant got it again', async () => receiver.got.length === 2);
+      expect(receiver.got[1].headers['webhook-id']).toBe(webhookId);
+      expect(JSON.parse(receiver.got[1].body)).toEqual(JSON.parse(sent.body));
+      await until(
+        'the delivery SUCCEEDED again',
+        async () => ((await delivery.locator('.cell-delivery-status').textContent()) ?? '') === 'SUCCEEDED',
+      );
+      await until('two attempts', async () => (await delivery.locator('.cell-attempts').textContent()) === '2');
+
+      // Rotate: a new secret, shown once.
+      await endpoint.getByRole('button', { name: 'Rotate secret' }).click();
+      await secretShown.waitFor();
+      const rotated = (await secretShown.textContent()) ?? '';
+      expect(rotated).toMatch(/^whsec_/);
+      expect(rotated).not.toBe(secret);
+      await page.getByRole('button', { name: 'Done, hide it' }).click();
+
+      // Disable, then enable again.
+      await endpoint.getByRole('button', { name: 'Disable' }).click();
+      await until('disabled', async () => (await endpoint.locator('.endpoint-state').textContent()) === 'Disabled');
+      await endpoint.getByRole('button', { name: 'Enable' }).click();
+      await until('enabled', async () => (await endpoint.locator('.endpoint-state').textContent()) === 'Enabled');
+
+      // The route keeps the endpoint: a reload shows its log again, and no secret.
+      await page.reload();
+      await page.locator('.delivery-table tbody tr', { hasText: webhookId }).waitFor();
+      expect(await page.locator('.secret-once').count()).toBe(0);
+    } finally {
+      await receiver.close();
+    }
+  }, 90_000);
 
   it('signs out: the key is forgotten, and a reload shows the sign-in form', async () => {
     const page = await openSignedIn();
@@ -467,16 +663,36 @@ describe('the operator console in Chromium', () => {
   }, 60_000);
 
   it('takes screenshots of the list and a deposit page, on a laptop and on a phone', async () => {
-    const seen = await createDeposit({ userId: 'alice', amount: '120.00' });
-    await providerSays(seen.id, { status: 'PAID', amount: '120.00', currency: 'USD' });
+    // A few deposits of every kind, newest last (the list shows it first).
+    const failed = await createDeposit({ userId: 'frank', amount: '35.00' });
+    await providerSays(failed.id, { status: 'FAILED' });
+    const credited = await createDeposit({ userId: 'erin', amount: '75.00' });
+    await providerSays(credited.id, { status: 'PAID', amount: '60.00', currency: 'USD' });
+    await gqlAs(
+      OPERATOR_KEY,
+      'mutation ($id: ID!) { resolveDeposit(id: $id, action: CREDIT, reason: "Rest paid by wire, ticket 4521") { id } }',
+      { id: credited.id },
+    );
+    const mismatch = await createDeposit({ userId: 'dave', amount: '200.00' });
+    await providerSays(mismatch.id, { status: 'PAID', amount: '200.00', currency: 'GBP' });
+    await createDeposit({ userId: 'carol', amount: null, minAmount: '10', maxAmount: '500' });
     const under = await createDeposit({ userId: 'bob', amount: '50.00', currency: 'EUR' });
     await providerSays(under.id, { status: 'PAID', amount: '20.00', currency: 'EUR' });
-    await createDeposit({ userId: 'carol', amount: null, minAmount: '10', maxAmount: '500' });
+    const seen = await createDeposit({ userId: 'alice', amount: '120.00' });
+    await providerSays(seen.id, { status: 'PAID', amount: '120.00', currency: 'USD' });
+
     const page = await openSignedIn({ width: 1280, height: 820 });
+    await until('the newest deposits on top', async () => (await shownIds(page))[0] === seen.id);
     await page.screenshot({ path: '/tmp/console-list.png', fullPage: true });
+    if (README_SCREENSHOTS) await page.screenshot({ path: path.join(ROOT, 'docs/images/console-list.png') });
     await row(page, under.id).getByRole('link', { name: under.id }).click();
     await page.locator('.timeline-item').first().waitFor();
+    await page.getByRole('button', { name: 'Credit', exact: true }).waitFor();
     await page.screenshot({ path: '/tmp/console-deposit.png', fullPage: true });
+    if (README_SCREENSHOTS) await page.screenshot({ path: path.join(ROOT, 'docs/images/console-deposit.png') });
+    await page.getByRole('link', { name: 'Webhooks' }).click();
+    await page.locator('.endpoint-table, .webhooks-empty').first().waitFor();
+    await page.screenshot({ path: '/tmp/console-webhooks.png', fullPage: true });
     await context!.close();
 
     const phone = await openSignedIn({ width: 390, height: 844 });
@@ -487,5 +703,12 @@ describe('the operator console in Chromium', () => {
     await phone.locator('.timeline-item').first().waitFor();
     expect(await overflow()).toBeLessThanOrEqual(0);
     await phone.screenshot({ path: '/tmp/console-phone-deposit.png', fullPage: true });
+    await phone.getByRole('link', { name: 'Webhooks' }).click();
+    await phone.getByRole('heading', { name: 'Webhooks', exact: true }).waitFor();
+    // The endpoint of the webhooks test, and its delivery log.
+    await phone.locator('.endpoint-table').getByRole('link', { name: 'Deliveries' }).first().click();
+    await phone.locator('.delivery-table').waitFor();
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await phone.screenshot({ path: '/tmp/console-phone-webhooks.png', fullPage: true });
   }, 90_000);
 });

@@ -26,6 +26,8 @@ function deposit(over: Partial<DepositRow> & { id: string; createdAt: string }):
     paymentState: null,
     status: 'PENDING',
     rejectionReason: null,
+    resolution: null,
+    needsAttention: false,
     updatedAt: over.createdAt,
     ...over,
   };
@@ -53,8 +55,12 @@ describe('the console deposit list', () => {
       id: ID,
       userId: ID.toUpperCase(),
     });
-    // The gateway has no needsAttention filter yet: the console does not ask for it.
-    expect(listQuery({ ...NO_FILTERS, needsAttention: true }).needsAttention).toBe(false);
+    expect(listQuery({ ...NO_FILTERS, needsAttention: true, search: 'bob' })).toEqual({
+      kind: 'user',
+      userId: 'bob',
+      status: null,
+      needsAttention: true,
+    });
   });
 
   it('takes in a deposit revealed by a live change only when the list would show it', () => {
@@ -66,6 +72,10 @@ describe('the console deposit list', () => {
     // Found by id whatever its status.
     const byId = { ...completed, id: ID };
     expect(matchesQuery(listQuery({ ...NO_FILTERS, search: ID, status: 'PENDING' }), byId)).toBe(true);
+    // "Needs attention" takes only those that do.
+    const attention = listQuery({ ...NO_FILTERS, needsAttention: true });
+    expect(matchesQuery(attention, completed)).toBe(false);
+    expect(matchesQuery(attention, { ...b, status: 'REJECTED', needsAttention: true })).toBe(true);
   });
 
   it('updates a known row with a change, never with an older one, and flashes it', () => {

@@ -2,6 +2,7 @@ import { Anchor, Button, Container, Group, Text } from '@mantine/core';
 import { hrefs, useRoute, type Route } from '../lib/router.js';
 import { DepositListPage } from '../pages/DepositListPage.js';
 import { DepositPage } from '../pages/DepositPage.js';
+import { WebhooksPage } from '../pages/WebhooksPage.js';
 import { useSession } from '../session.js';
 import { LiveIndicator } from './LiveIndicator.js';
 
@@ -27,6 +28,11 @@ export function ConsoleShell() {
                     Deposits
                   </a>
                 </li>
+                <li>
+                  <a href={hrefs.webhooks()} aria-current={isSection(route, 'webhooks') ? 'page' : undefined}>
+                    Webhooks
+                  </a>
+                </li>
               </ul>
             </nav>
           </Group>
@@ -39,13 +45,19 @@ export function ConsoleShell() {
         </Container>
       </header>
       <Container size="xl" component="main" className="console-main">
-        {route.name === 'deposit' ? <DepositPage key={route.id} id={route.id} /> : <DepositListPage />}
+        {route.name === 'deposit' ? (
+          <DepositPage key={route.id} id={route.id} />
+        ) : route.name === 'webhooks' ? (
+          <WebhooksPage endpointId={route.endpointId} />
+        ) : (
+          <DepositListPage />
+        )}
       </Container>
     </>
   );
 }
 
 /** The navigation item a route belongs to (a deposit's page is in "Deposits"). */
-function isSection(route: Route, section: 'deposits'): boolean {
-  return section === 'deposits' && (route.name === 'deposits' || route.name === 'deposit');
+function isSection(route: Route, section: 'deposits' | 'webhooks'): boolean {
+  return section === 'webhooks' ? route.name === 'webhooks' : route.name === 'deposits' || route.name === 'deposit';
 }

@@ -32,6 +32,7 @@ export function DepositFields(props: { deposit: DepositDetailFragment }) {
     ['Received', formatMoney(d.receivedAmount, d.receivedCurrency)],
     ['Payment state', d.paymentState ?? '—'],
     ['Rejection reason', d.rejectionReason ?? '—'],
+    ['Resolution', d.resolution ?? '—'],
     ['Created', <DateTime iso={d.createdAt} />],
     ['Updated', <DateTime iso={d.updatedAt} />],
     ['Expires', <DateTime iso={d.expiresAt} />],

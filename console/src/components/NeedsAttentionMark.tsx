@@ -1,12 +1,11 @@
 import { Badge } from '@mantine/core';
-import type { AttentionFields } from '../lib/features.js';
 
 /**
- * The mark on a deposit that needs an operator. Renders nothing until the gateway reports
- * `needsAttention` (add it to the DepositRow fragment): the slot is typed, not faked.
+ * The mark on a deposit that needs an operator (`needsAttention`: money received and neither
+ * credited nor resolved, or a sync that saw a completed payment without an amount).
  */
-export function NeedsAttentionMark(props: { deposit: AttentionFields }) {
-  if (props.deposit.needsAttention !== true) return null;
+export function NeedsAttentionMark(props: { deposit: { needsAttention: boolean } }) {
+  if (!props.deposit.needsAttention) return null;
   return (
     <Badge color="red" variant="filled" size="sm" radius="sm" tt="none" className="attention-mark">
       Needs attention

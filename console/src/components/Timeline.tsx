@@ -1,17 +1,17 @@
-import { Badge, Text } from '@mantine/core';
+import { Text } from '@mantine/core';
 import type { TimelineEventFragment } from '../generated/graphql.js';
-import type { AuditFields } from '../lib/features.js';
 import { formatMoney } from '../lib/format.js';
 import { DateTime } from './DateTime.js';
 import { StatusBadge } from './StatusBadge.js';
 
-export type TimelineEntry = TimelineEventFragment & AuditFields;
+export type TimelineEntry = TimelineEventFragment;
 
 /**
  * Every event of the deposit, oldest first, as an ordered list: what the provider said
  * (provider status, amount), the status that maps to (not always the deposit's: a payment that
- * maps to COMPLETED leaves an underpaid deposit REJECTED), and when. Source, actor, reason and
- * reference appear as soon as TimelineEvent selects them (the audit trail).
+ * maps to COMPLETED leaves an underpaid deposit REJECTED), when, and where it came from (the
+ * audit trail): its source (WEBHOOK, SYNC, OPERATOR, SYSTEM) and, for an operator's resolution,
+ * the key's label (actor), the reason and the reference given. All of it is shown as text.
  */
 export function Timeline(props: { events: readonly TimelineEntry[] }) {
   if (props.events.length === 0) {
@@ -29,13 +29,12 @@ export function Timeline(props: { events: readonly TimelineEntry[] }) {
             <code className="provider-status">{e.providerStatus}</code>
             <span className="timeline-maps"> maps to </span>
             <StatusBadge status={e.status} />
-            {e.source && (
-              <Badge variant="outline" color="gray" size="sm" radius="sm" tt="none">
-                {e.source}
-              </Badge>
-            )}
           </div>
           <dl className="timeline-facts">
+            <div>
+              <dt>Source</dt>
+              <dd>{e.source}</dd>
+            </div>
             <div>
               <dt>Occurred</dt>
               <dd>

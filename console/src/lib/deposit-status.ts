@@ -11,6 +11,7 @@ export const DEPOSIT_STATUSES = [
   'REJECTED',
   'EXPIRED',
   'FAILED',
+  'REVERSED',
 ] as const satisfies readonly DepositStatus[];
 
 // Fails to compile when the schema gains a status (REVERSED) that is not listed above.

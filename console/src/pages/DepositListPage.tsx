@@ -15,7 +15,6 @@ import {
 import { useEffect, useRef, useState, type FormEvent } from 'react';
 import { DepositTable } from '../components/DepositTable.js';
 import { DEPOSIT_STATUSES, isDepositStatus } from '../lib/deposit-status.js';
-import { NEEDS_ATTENTION_FILTER } from '../lib/features.js';
 import { useDepositList } from '../session.js';
 
 const SEARCH_DELAY_MS = 300;
@@ -100,13 +99,8 @@ export function DepositListPage() {
           <Checkbox
             className="filter-attention"
             label="Needs attention"
-            description={
-              NEEDS_ATTENTION_FILTER
-                ? 'Money received, not yet credited or resolved'
-                : 'Not reported by this gateway yet'
-            }
-            checked={NEEDS_ATTENTION_FILTER && filters.needsAttention}
-            disabled={!NEEDS_ATTENTION_FILTER}
+            description="Money received, not yet credited or resolved"
+            checked={filters.needsAttention}
             onChange={(e) => {
               const checked = e.currentTarget.checked;
               setFilters((f) => ({ ...f, needsAttention: checked }));

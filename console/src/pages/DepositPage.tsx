@@ -1,17 +1,21 @@
 import { Alert, Anchor, Group, Loader, Paper, Stack, Text, Title } from '@mantine/core';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { describeError } from '../api/graphql-client.js';
-import { ActionArea, type ActionFields, type DepositActionHandlers } from '../components/ActionArea.js';
+import { ActionArea, type DepositActionHandlers } from '../components/ActionArea.js';
 import { DepositFields } from '../components/DepositFields.js';
 import { NeedsAttentionMark } from '../components/NeedsAttentionMark.js';
 import { StatusBadge } from '../components/StatusBadge.js';
 import { Timeline } from '../components/Timeline.js';
-import { DepositPageDocument, type DepositDetailFragment } from '../generated/graphql.js';
-import type { AttentionFields } from '../lib/features.js';
+import {
+  DepositPageDocument,
+  ResolveDepositDocument,
+  SyncDepositDocument,
+  type DepositDetailFragment,
+} from '../generated/graphql.js';
 import { hrefs } from '../lib/router.js';
 import { useSession } from '../session.js';
 
-type Detail = DepositDetailFragment & AttentionFields & ActionFields;
+type Detail = DepositDetailFragment;
 
 type Load =
   | { status: 'loading' }
@@ -63,8 +67,18 @@ export function DepositPage(props: { id: string }) {
     heading.current?.focus({ preventScroll: true });
   }, [props.id]);
 
-  // Operator mutations plug in here (resolveDeposit, syncDeposit): each runs, then fetchDeposit().
-  const handlers: DepositActionHandlers = {};
+  // Each mutation answers with the deposit as it now is: shown at once (a read in flight, older,
+  // is dropped), and the live change that follows reads it again.
+  const show = useCallback((deposit: Detail) => {
+    latest.current++;
+    setLoad({ status: 'ready', deposit });
+    return deposit.status;
+  }, []);
+  const handlers: DepositActionHandlers = {
+    resolve: async (action, input) =>
+      show((await api(ResolveDepositDocument, { id: props.id, action, ...input })).resolveDeposit),
+    sync: async () => show((await api(SyncDepositDocument, { id: props.id })).syncDeposit),
+  };
 
   return (
     <Stack gap="md">

@@ -1,5 +1,4 @@
 import type { DepositRowFragment, DepositStatus } from '../generated/graphql.js';
-import { NEEDS_ATTENTION_FILTER, type AttentionFields } from '../lib/features.js';
 import { isUuid } from '../lib/format.js';
 
 /**
@@ -8,7 +7,7 @@ import { isUuid } from '../lib/format.js';
  * page of results and a live change fold into the rows.
  */
 
-export type DepositRow = DepositRowFragment & AttentionFields;
+export type DepositRow = DepositRowFragment;
 
 export interface ListFilters {
   status: DepositStatus | null;
@@ -33,7 +32,7 @@ export type ListQuery =
 
 export function listQuery(filters: ListFilters): ListQuery {
   const status = filters.status;
-  const needsAttention = NEEDS_ATTENTION_FILTER && filters.needsAttention;
+  const needsAttention = filters.needsAttention;
   const search = filters.search.trim();
   if (search === '') return { kind: 'all', status, needsAttention };
   if (isUuid(search)) return { kind: 'idOrUser', id: search.toLowerCase(), userId: search, status, needsAttention };
@@ -44,7 +43,7 @@ export function listQuery(filters: ListFilters): ListQuery {
 export function matchesQuery(query: ListQuery, d: DepositRow): boolean {
   if (query.kind === 'idOrUser' && d.id.toLowerCase() === query.id) return true;
   if (query.status && d.status !== query.status) return false;
-  if (query.needsAttention && d.needsAttention !== true) return false;
+  if (query.needsAttention && !d.needsAttention) return false;
   if (query.kind === 'user' || query.kind === 'idOrUser') return d.userId === query.userId;
   return true;
 }
