@@ -245,13 +245,11 @@ async function applyOne(pool: pg.Pool, p: Prepared): Promise<void> {
     if (decision.credit) {
       const { amount, currency } = decision.credit;
       ctes.push(
-        `led as (insert into ledger_entry (id, deposit_id, tenant_id, user_id, currency, amount)
-           values (${[randomUUID(), row.id, row.tenant_id, row.user_id, currency, amount].map(v).join(', ')})
-           on conflict (deposit_id) do nothing returning amount)`,
-        `bal as (insert into balance (id, tenant_id, user_id, currency, available)
-           select ${[randomUUID(), row.tenant_id, row.user_id, currency].map(v).join(', ')}, amount from led
-           on conflict (tenant_id, user_id, currency)
-           do update set available = balance.available + excluded.available, updated_at = now())`,
+        // The balance is Postgres's (trigger ledger_entry_post): the entry is the whole write.
+        `led as (insert into ledger_entry (id, deposit_id, tenant_id, user_id, currency, amount, kind)
+           select ${[randomUUID(), row.id, row.tenant_id, row.user_id, currency, amount].map(v).join(', ')}, 'DEPOSIT'
+           where not exists (select 1 from ledger_entry where deposit_id = ${v(row.id)} and kind <> 'REVERSAL')
+           returning amount)`,
       );
     }
     const notify = decision.changes.length > 0 ? `, pg_notify(${v(OUTBOX_NOTIFY_CHANNEL)}, '')` : '';

@@ -1,10 +1,13 @@
 import { execFileSync } from 'node:child_process';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { generateWhsecSecret } from '../src/lib/signatures/standard-webhooks.js';
 import { ClientTokens } from '../src/services/client-token.js';
 import { adminQuery, freePort, PG_ADMIN_URL, REDIS_URL, SECRETS } from '../test/utils/harness.js';
 import {
@@ -315,6 +318,91 @@ interface Results {
   seconds: number;
 }
 
+/**
+ * Scenario 5 (BENCH_ONLY=webhooks): the ingest load with one merchant webhook endpoint (a
+ * local receiver answering 204 at once) against the same load without any endpoint,
+ * alternated, two rounds each. Figures: completed deposits per second during the load,
+ * and, with the endpoint, how long after the load the last delivery succeeded. Goal: at
+ * least 0.8 of the rate without an endpoint, and every change delivered.
+ */
+async function runWebhookScenario(ports: Ports, webhookUrl: string, tenantId: string): Promise<void> {
+  let received = 0;
+  const receiver = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      received++;
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+  const runs: { withEndpoint: boolean; completedPerSecond: number; eventsPerSecond: number }[] = [];
+  try {
+    for (let round = 0; round < 2; round++) {
+      for (const withEndpoint of [false, true]) {
+        const tag = `w${round}${withEndpoint ? 'e' : 'n'}`;
+        const warm = await seedSet(`${tag}w`, SIZES.warmup, tenantId);
+        const set = await seedSet(tag, SIZES.ingest, tenantId);
+        await db!.query('analyze');
+        await db!.query('delete from webhook_endpoint');
+        if (withEndpoint) {
+          await db!.query('insert into webhook_endpoint (tenant_id, url, secret) values ($1, $2, $3)', [
+            tenantId,
+            url,
+            generateWhsecSecret(),
+          ]);
+        }
+        log(`webhooks round ${round + 1}: sidecar ${withEndpoint ? 'with one endpoint' : 'without endpoint'}`);
+        const sidecar = await startApp('webhooks', ports);
+        const m = await runIngestLoad(sidecar, webhookUrl, warm.events, set.events);
+        const loadEnded = Date.now();
+        const completed = (
+          await db!.query<{ n: number }>(
+            `select count(*)::int as n from deposit where id = any($1) and status = 'COMPLETED'`,
+            [set.depositIds],
+          )
+        ).rows[0].n;
+        let drain = '';
+        if (withEndpoint) {
+          const until = Date.now() + 300_000;
+          for (;;) {
+            const left = (
+              await db!.query<{ n: number }>(
+                `select count(*)::int as n from webhook_delivery where status <> 'SUCCEEDED'`,
+              )
+            ).rows[0].n;
+            if (left === 0 || Date.now() > until) {
+              const total = (await db!.query<{ n: number }>('select count(*)::int as n from webhook_delivery')).rows[0]
+                .n;
+              drain = `; deliveries ${total - left}/${total} succeeded, the last ${((Date.now() - loadEnded) / 1000).toFixed(1)} s after the load (receiver got ${received})`;
+              break;
+            }
+            await sleep(200);
+          }
+          // Gone for the next run, dead rows included (a delete would leave them to autovacuum mid-run).
+          await db!.query('truncate webhook_delivery');
+        }
+        await sidecar.stop();
+        const completedPerSecond = completed / m.result.durationS;
+        runs.push({ withEndpoint, completedPerSecond, eventsPerSecond: m.result.perSecond });
+        log(
+          `  ${completedPerSecond.toFixed(0)} completed deposits/s (${m.result.perSecond.toFixed(0)} events/s, p99 ${m.result.latency.p99.toFixed(1)} ms)${drain}`,
+        );
+      }
+    }
+  } finally {
+    receiver.close();
+  }
+  const mean = (withEndpoint: boolean) => {
+    const xs = runs.filter((r) => r.withEndpoint === withEndpoint).map((r) => r.completedPerSecond);
+    return xs.reduce((a, b) => a + b, 0) / xs.length;
+  };
+  log(
+    `webhooks: ${mean(true).toFixed(0)} completed deposits/s with one endpoint vs ${mean(false).toFixed(0)}/s without, ` +
+      `ratio ${(mean(true) / mean(false)).toFixed(2)} (goal 0.8); docs/benchmarks.md not written`,
+  );
+}
+
 async function machine(): Promise<Record<string, string>> {
   const cpus = os.cpus();
   const pgVersion = (await db!.query<{ server_version: string }>('show server_version')).rows[0].server_version;
@@ -355,6 +443,13 @@ async function main(): Promise<Results> {
   const tokenKey = (await db.query<{ value: string }>("select value from app_secret where name = 'client_token_key'"))
     .rows[0].value;
   const tokens = new ClientTokens(tokenKey);
+
+  if (process.env.BENCH_ONLY === 'webhooks') {
+    // Merchant webhooks alone (scenario 5), printed; see runWebhookScenario.
+    await runWebhookScenario(ports, webhookUrl, tenantId);
+    await cleanup();
+    process.exit(0);
+  }
 
   log('seeding deposits');
   const ingestSets = [];

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import { MemoryIntentStore, RedisIntentStore, type IntentStore } from './bus/intent-store.js';
 import { createRedis, redisReady } from './bus/redis.js';
 import { MemoryStatusBus, RedisStatusBus, type StatusBus } from './bus/status-bus.js';
-import type { Config } from './config.js';
+import { DEV_API_KEY, DEV_OPERATOR_KEY, type Config } from './config.js';
 import { createOrm, migrate, poolOf, type DbOptions, type Orm } from './db/orm.js';
 import { createSandboxPayments } from './gateway/sandbox-checkout.js';
 import { buildGatewaySchema } from './gateway/schema.js';
@@ -17,16 +17,24 @@ import { createMetrics, type Metrics } from './observability/metrics.js';
 import { PROVIDERS, type ProviderSecrets } from './providers/index.js';
 import { createProviderRegistry, type ProviderRegistry } from './providers/registry.js';
 import { sandbox } from './providers/sandbox.provider.js';
+import { ApiKeyService } from './services/api-keys.service.js';
 import { sharedSecret } from './services/app-secrets.service.js';
 import { EventApplier } from './services/apply/event-applier.js';
 import { ClientTokens } from './services/client-token.js';
 import { DepositService } from './services/deposits.service.js';
+import { LedgerService } from './services/ledger.service.js';
+import { ResolutionService } from './services/resolutions.service.js';
 import { startSweeper } from './services/expiry-sweeper.js';
+import { AutoSync } from './services/auto-sync.js';
+import { SyncService } from './services/sync.service.js';
+import { recordSandboxPayment } from './store/sandbox-payments.store.js';
 import { InboxProcessor } from './services/inbox-processor.js';
 import { OutboxRelay } from './services/outbox-relay.js';
 import { StatusStream } from './services/status-stream.js';
 import { TenantService } from './services/tenants.service.js';
 import { WebhookIntake } from './services/webhook-intake.js';
+import { WebhookDispatcher } from './services/webhook-dispatcher.js';
+import { WebhookEndpointService } from './services/webhook-endpoints.service.js';
 import { createWebhookServer, type WebhookServer } from './webhooks/server.js';
 
 /** What a process runs; `cli` wires the services for a command and serves nothing. */
@@ -41,10 +49,16 @@ export interface RunningApp {
   databaseUrl: string;
   providers: ProviderRegistry;
   tenants: TenantService;
+  apiKeys: ApiKeyService;
   deposits: DepositService;
   applier: EventApplier;
   processor: InboxProcessor;
+  /** Status sync with the providers (syncDeposit; the sidecar's automatic sync uses it). */
+  sync: SyncService;
   relay?: OutboxRelay;
+  /** Merchant webhooks: the sidecar's dispatcher (roles webhooks and all). */
+  dispatcher?: WebhookDispatcher;
+  webhookEndpoints: WebhookEndpointService;
   statusStream?: StatusStream;
   bus: StatusBus;
   intents: IntentStore;
@@ -103,8 +117,15 @@ async function wire(
   const providers = createProviderRegistry({ ...config, secrets, production: config.isProduction });
   const sandboxSecret = secrets[sandbox.name];
 
-  const tenants = new TenantService(orm);
-  await tenants.ensureBootstrap(config.bootstrapApiKey);
+  const tenants = new TenantService(orm, (err) =>
+    logger.warn({ err: (err as Error).message }, 'api key last_used_at not recorded'),
+  );
+  const bootstrap = await tenants.ensureBootstrap(config.bootstrapApiKey, config.bootstrapOperatorKey);
+  if (bootstrap.revoked.length > 0) {
+    logger.warn({ variables: bootstrap.revoked }, 'a bootstrap key was revoked through the API: it stays refused');
+  }
+  announceDevelopmentKeys(config, logger, role);
+  const apiKeys = new ApiKeyService(orm, tenants);
   let bootstrapped = false;
   const health = createHealth({
     migrated: () => migrated,
@@ -127,6 +148,11 @@ async function wire(
     idempotencyTtlHours: config.idempotencyTtlHours,
     providerTimeoutMs: config.providerTimeoutMs,
     defaultProvider: config.defaultProvider,
+    // Deposits of a provider with a status API join the automatic sync's schedule as they are made.
+    syncEnrolment: (provider) =>
+      providers.syncable(provider)
+        ? { afterSeconds: config.sync.afterSeconds, giveUpSeconds: config.sync.giveUpSeconds }
+        : undefined,
   });
 
   let relay: OutboxRelay | undefined;
@@ -140,6 +166,18 @@ async function wire(
     maxInFlight: config.webhookTransactions,
   });
   const processor = new InboxProcessor(orm, providers, applier, logger);
+  const sync = new SyncService({
+    pool,
+    providers,
+    applier,
+    logger,
+    metrics,
+    providerTimeoutMs: config.providerTimeoutMs,
+  });
+  // Resolutions write the outbox like the applier: the relay of this process (if any) is woken, others hear the NOTIFY.
+  const resolutions = new ResolutionService({ pool, logger, metrics, onOutboxWritten: () => relay?.wake() });
+  const ledger = new LedgerService(pool);
+  const webhookEndpoints = new WebhookEndpointService({ pool, allowPrivateUrls: config.outbound.allowPrivateUrls });
   const app: RunningApp = {
     config,
     logger,
@@ -148,9 +186,12 @@ async function wire(
     databaseUrl,
     providers,
     tenants,
+    apiKeys,
     deposits,
     applier,
     processor,
+    sync,
+    webhookEndpoints,
     bus,
     intents,
     close,
@@ -172,6 +213,30 @@ async function wire(
       relay.start();
       background.push(startSweeper(pool, config.sweepIntervalMs, logger, metrics, () => relay?.wake()));
       background.push(every(config.sweepIntervalMs, () => processor.processPending(), logger, 'inbox-processor'));
+      const autoSync = new AutoSync({
+        pool,
+        sync,
+        providers: PROVIDERS.map((p) => p.name).filter((name) => providers.syncable(name)),
+        settings: { ...config.sync, providerTimeoutMs: config.providerTimeoutMs },
+        logger,
+      });
+      background.push(autoSync.start(config.sweepIntervalMs));
+      // Merchant webhooks come from Postgres alone: Redis being away changes nothing for them.
+      const dispatcher = new WebhookDispatcher({
+        pool,
+        logger,
+        metrics,
+        retrySchedule: config.outbound.retrySchedule,
+        allowPrivateUrls: config.outbound.allowPrivateUrls,
+        maxInFlight: config.outbound.maxInFlight,
+        maxInFlightPerEndpoint: config.outbound.maxInFlightPerEndpoint,
+        pollMs: config.outbound.pollMs,
+        timeoutMs: config.outbound.timeoutMs,
+        leaseMs: 2 * config.outbound.timeoutMs,
+      });
+      app.dispatcher = dispatcher;
+      dispatcher.start();
+      background.push(dispatcher);
     }
     const intake = new WebhookIntake({
       providers,
@@ -199,9 +264,21 @@ async function wire(
       tenants,
       deposits,
       statusStream,
+      sync,
+      resolutions,
+      ledger,
+      webhookEndpoints,
+      apiKeys,
       clientTokens,
       health,
-      sandbox: sandboxSecret ? createSandboxPayments(config.webhookUrl, () => sandboxSecret) : undefined,
+      sandbox: sandboxSecret
+        ? createSandboxPayments(
+            config.webhookUrl,
+            () => sandboxSecret,
+            undefined,
+            (p) => recordSandboxPayment(pool, p),
+          )
+        : undefined,
     });
     closers.push(() => gateway.close());
     app.gatewayPort = await gateway.listen(config.port, config.host);
@@ -211,6 +288,22 @@ async function wire(
   // (Postgres may be stopping too, e.g. with `docker compose down`), not something to warn about.
   closers.push(async () => relay?.stopping());
   return app;
+}
+
+/**
+ * The development defaults, said once at start: the well-known keys of the tenant `default`
+ * (only those constants: a key set through the environment is never logged).
+ */
+function announceDevelopmentKeys(config: Config, logger: Logger, role: Role): void {
+  if (config.isProduction || role === 'cli') return;
+  const keys: Record<string, string> = {};
+  if (config.bootstrapApiKey === DEV_API_KEY) keys.apiKey = DEV_API_KEY;
+  if (config.bootstrapOperatorKey === DEV_OPERATOR_KEY) keys.operatorKey = DEV_OPERATOR_KEY;
+  if (Object.keys(keys).length === 0) return;
+  logger.warn(
+    keys,
+    'development defaults: the tenant `default` accepts these well-known keys (set BOOTSTRAP_API_KEY and BOOTSTRAP_OPERATOR_KEY; none under NODE_ENV=production)',
+  );
 }
 
 /** DATABASE_URL, or the embedded PostgreSQL of development (a command finds the one `npm start` runs). */

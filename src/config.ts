@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { httpUrl, stripSlash } from './lib/env.js';
+import { DEFAULT_RETRY_SCHEDULE, parseRetrySchedule, type RetrySchedule } from './lib/outbound/retry-schedule.js';
 import {
   PROVIDER_NAMES,
   PROVIDERS,
@@ -49,10 +50,17 @@ const CoreEnv = z.object({
   PUBLIC_URL: httpUrl.optional(),
   WEBHOOK_URL: httpUrl.optional(),
   BOOTSTRAP_API_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
+  BOOTSTRAP_OPERATOR_KEY: z.string().min(16, 'must be at least 16 characters').optional(),
   DEPOSIT_TTL_SECONDS: positiveInt.default(3600),
   IDEMPOTENCY_TTL_HOURS: positiveInt.min(24, 'must be at least 24 (the contract keeps keys 24 hours)').default(24),
   PROVIDER_TIMEOUT_MS: positiveInt.default(6000),
   SWEEP_INTERVAL_MS: positiveInt.default(5000),
+  /** Automatic status sync: first after this long without an event, then doubling up to the max, until give-up past expiry. */
+  SYNC_AFTER_SECONDS: positiveInt.default(300),
+  SYNC_MAX_INTERVAL_SECONDS: positiveInt.default(3600),
+  SYNC_GIVE_UP_SECONDS: positiveInt.default(86400),
+  /** Status requests in flight per provider, per sidecar. */
+  SYNC_CONCURRENCY: positiveInt.max(64).default(4),
   /** Group commit: webhooks per transaction at most, and transactions running at once. */
   WEBHOOK_BATCH_MAX: positiveInt.max(1000).default(32),
   WEBHOOK_TRANSACTIONS: positiveInt.max(100).default(4),
@@ -60,6 +68,29 @@ const CoreEnv = z.object({
   WEBHOOK_RATE_LIMIT_PER_MINUTE: positiveInt.default(6000),
   /** The provider of a createDeposit that names none; checked against the configuration in loadConfig. */
   DEFAULT_PROVIDER: z.enum(PROVIDER_NAMES, { error: `must be one of ${PROVIDER_NAMES.join(', ')}` }).optional(),
+  /** Merchant webhooks: whether endpoint URLs may reach private, loopback, link-local... addresses (default by NODE_ENV). */
+  OUTBOUND_ALLOW_PRIVATE_URLS: z.enum(['true', 'false'], { error: 'must be true or false' }).optional(),
+  /** Merchant webhooks: delays in seconds between attempts, comma separated (the contract's schedule when unset). */
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .optional()
+    .superRefine((text, ctx) => {
+      if (text === undefined) return;
+      try {
+        parseRetrySchedule(text);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^WEBHOOK_RETRY_SCHEDULE /, '') });
+      }
+    }),
+  /** Merchant webhook requests in flight per sidecar: overall, and to one endpoint. */
+  WEBHOOK_MAX_IN_FLIGHT: positiveInt.max(10_000).default(64),
+  WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT: positiveInt.max(1000).default(8),
+  /** How often a dispatcher looks for due deliveries when nothing woke it. */
+  WEBHOOK_DISPATCH_POLL_MS: positiveInt.default(500),
+  /** One attempt's deadline (the contract's 15 s; shorter only to test). A claim is leased for twice this. */
+  WEBHOOK_TIMEOUT_MS: positiveInt
+    .max(15_000, 'must be at most 15000 (the contract gives an endpoint 15 seconds)')
+    .default(15_000),
 });
 
 /** The core's variables and every provider's, in one schema: one pass, one error naming the variable. */
@@ -98,17 +129,32 @@ export interface CoreConfig {
   publicUrl: string;
   webhookUrl: string;
   bootstrapApiKey?: string;
+  /** An OPERATOR key of the tenant `default` (`dev_local_only_operator_key` outside production). */
+  bootstrapOperatorKey?: string;
   depositTtlSeconds: number;
   idempotencyTtlHours: number;
   providerTimeoutMs: number;
   sweepIntervalMs: number;
+  sync: { afterSeconds: number; maxIntervalSeconds: number; giveUpSeconds: number; concurrency: number };
   webhookRateLimitPerMinute: number;
   webhookBatchMax: number;
   webhookTransactions: number;
+  /** Merchant webhooks (`services/webhook-dispatcher.ts`). */
+  outbound: {
+    /** `OUTBOUND_ALLOW_PRIVATE_URLS`: true outside production unless set. */
+    allowPrivateUrls: boolean;
+    retrySchedule: RetrySchedule;
+    maxInFlight: number;
+    maxInFlightPerEndpoint: number;
+    pollMs: number;
+    timeoutMs: number;
+  };
 }
 
 /** The development API key of the tenant `default` when BOOTSTRAP_API_KEY is unset (never under production). */
 export const DEV_API_KEY = 'dev_local_only_api_key';
+/** The development OPERATOR key of the tenant `default` when BOOTSTRAP_OPERATOR_KEY is unset (never under production). */
+export const DEV_OPERATOR_KEY = 'dev_local_only_operator_key';
 
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -156,6 +202,9 @@ export function loadConfig(
     // An API is configured by all of its variables or not at all.
     if (p.env.api) apis[p.name] = p.env.api.variables.every((v) => values[v]) ? p.env.api.read(values) : undefined;
   }
+  if (e.BOOTSTRAP_OPERATOR_KEY && e.BOOTSTRAP_OPERATOR_KEY === e.BOOTSTRAP_API_KEY) {
+    throw new ConfigError('BOOTSTRAP_OPERATOR_KEY: must differ from BOOTSTRAP_API_KEY (one key has one role)');
+  }
   if (e.DEFAULT_PROVIDER) checkDefaultProvider(e.DEFAULT_PROVIDER, { isProduction, webhookSecrets, apis });
   return {
     nodeEnv: e.NODE_ENV,
@@ -180,13 +229,28 @@ export function loadConfig(
     webhookUrl: stripSlash(e.WEBHOOK_URL ?? `http://127.0.0.1:${e.WEBHOOK_PORT}`),
     // Development gets a well-known key so `npm ci && npm start` can be tried at once; production gets none.
     bootstrapApiKey: e.BOOTSTRAP_API_KEY ?? (isProduction ? undefined : DEV_API_KEY),
+    bootstrapOperatorKey: e.BOOTSTRAP_OPERATOR_KEY ?? (isProduction ? undefined : DEV_OPERATOR_KEY),
     depositTtlSeconds: e.DEPOSIT_TTL_SECONDS,
     idempotencyTtlHours: e.IDEMPOTENCY_TTL_HOURS,
     providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
     sweepIntervalMs: e.SWEEP_INTERVAL_MS,
+    sync: {
+      afterSeconds: e.SYNC_AFTER_SECONDS,
+      maxIntervalSeconds: e.SYNC_MAX_INTERVAL_SECONDS,
+      giveUpSeconds: e.SYNC_GIVE_UP_SECONDS,
+      concurrency: e.SYNC_CONCURRENCY,
+    },
     webhookRateLimitPerMinute: e.WEBHOOK_RATE_LIMIT_PER_MINUTE,
     webhookBatchMax: e.WEBHOOK_BATCH_MAX,
     webhookTransactions: e.WEBHOOK_TRANSACTIONS,
+    outbound: {
+      allowPrivateUrls: e.OUTBOUND_ALLOW_PRIVATE_URLS ? e.OUTBOUND_ALLOW_PRIVATE_URLS === 'true' : !isProduction,
+      retrySchedule: e.WEBHOOK_RETRY_SCHEDULE ? parseRetrySchedule(e.WEBHOOK_RETRY_SCHEDULE) : DEFAULT_RETRY_SCHEDULE,
+      maxInFlight: e.WEBHOOK_MAX_IN_FLIGHT,
+      maxInFlightPerEndpoint: e.WEBHOOK_MAX_IN_FLIGHT_PER_ENDPOINT,
+      pollMs: e.WEBHOOK_DISPATCH_POLL_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
     webhookSecrets,
     ...(apis as ProviderApis),
   };

@@ -3,7 +3,7 @@ import { runCli } from './run.js';
 
 /**
  * `npm run tenant:create -- NAME [--hmac]`: creates a tenant and prints its API key
- * (and HMAC secret) once. The key is stored only as a hash; the secret never appears
+ * (and HMAC secret) once, then on a line of its own an OPERATOR key (`operator key: ...`). The key is stored only as a hash; the secret never appears
  * in logs or API answers.
  */
 const args = process.argv.slice(2);
@@ -29,4 +29,5 @@ await runCli(async (app) => {
   console.log(`api key:     ${t.apiKey}`);
   if (t.hmacSecret) console.log(`hmac secret: ${t.hmacSecret}`);
   console.log('Store these now: they are not shown again.');
+  console.log(`operator key: ${t.operatorKey}`);
 });

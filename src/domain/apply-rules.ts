@@ -1,3 +1,4 @@
+import type { Resolution } from './audit.js';
 import { compare } from './money.js';
 import { DepositStatus, PaymentState, RejectionReason, isFinal, rank } from './deposit-status.js';
 import type { DepositEventInput } from './events.js';
@@ -17,6 +18,9 @@ export interface DepositSnapshot {
   maxAmount?: string | null;
   expiresAt: Date;
   rejectionReason?: RejectionReason | null;
+  amountUnreported?: boolean;
+  /** An operator's resolution: once there is one, no provider event changes the deposit. */
+  resolution?: Resolution | null;
 }
 
 export interface StatusChange {
@@ -34,6 +38,8 @@ export interface Decision {
     receivedCurrency?: string;
     paymentState?: PaymentState | null;
     rejectionReason?: RejectionReason | null;
+    /** A provider said the payment is complete without saying how much: an operator must look. */
+    amountUnreported?: boolean;
   };
   /** What to credit to the user's balance; present only when the deposit becomes COMPLETED. */
   credit?: { amount: string; currency: string };
@@ -103,6 +109,9 @@ export function decide(d: DepositSnapshot, event: DepositEventInput, receivedAt:
     patch.status = to;
   };
 
+  // Resolved by an operator: settled for good, whatever the provider says later (recorded only).
+  if (d.resolution != null) return { changes, patch };
+
   const expired = expiry(d, now);
   if (expired) move(expired.to);
 
@@ -115,6 +124,14 @@ export function decide(d: DepositSnapshot, event: DepositEventInput, receivedAt:
         move(event.status);
         if (money) Object.assign(patch, observed(d, money.amount, money.currency));
       }
+      break;
+    case 'paid-unreported':
+      // Nothing is credited on an amount no one reported: as far as CONFIRMED, and flagged (it
+      // feeds needs_attention), unless the deposit is settled already. An EXPIRED deposit stays
+      // expired (only a payment with its amount reopens it) but is flagged all the same.
+      if (isFinal(status) && (status !== DepositStatus.EXPIRED || d.rejectionReason != null)) break;
+      if (!isFinal(status) && rank(DepositStatus.CONFIRMED) > rank(status)) move(DepositStatus.CONFIRMED);
+      if (!d.amountUnreported) patch.amountUnreported = true;
       break;
     case 'fail':
       if (!isFinal(status)) move(DepositStatus.FAILED);
@@ -172,6 +189,7 @@ export interface PatchedFields {
   receivedCurrency?: string | null;
   paymentState?: PaymentState | null;
   rejectionReason?: RejectionReason | null;
+  amountUnreported?: boolean;
 }
 
 /** `d` with `patch` applied: what the deposit's next event sees, and what is written. */
@@ -182,6 +200,7 @@ export function applyPatch<D extends PatchedFields>(d: D, patch: Decision['patch
   if ('receivedCurrency' in patch) next.receivedCurrency = patch.receivedCurrency ?? null;
   if ('paymentState' in patch) next.paymentState = patch.paymentState ?? null;
   if ('rejectionReason' in patch) next.rejectionReason = patch.rejectionReason ?? null;
+  if ('amountUnreported' in patch) next.amountUnreported = patch.amountUnreported ?? false;
   return next;
 }
 

@@ -14,6 +14,8 @@ export enum DepositStatus {
   REJECTED = 'REJECTED',
   EXPIRED = 'EXPIRED',
   FAILED = 'FAILED',
+  /** A completed deposit an operator reversed (`resolveDeposit` REVERSE): its credit was debited. Final. */
+  REVERSED = 'REVERSED',
 }
 
 export enum PaymentState {
@@ -51,6 +53,7 @@ export const FINAL: ReadonlySet<DepositStatus> = new Set([
   DepositStatus.REJECTED,
   DepositStatus.EXPIRED,
   DepositStatus.FAILED,
+  DepositStatus.REVERSED,
 ]);
 
 export function isFinal(s: DepositStatus): boolean {

@@ -23,9 +23,11 @@ export interface DepositEventInput {
    * - `progress`: move forward to `status` (DETECTED..SCREENING);
    * - `payment`: the payment is complete: judge amount and currency, then COMPLETED or REJECTED;
    * - `fail`: FAILED; `expire`: EXPIRED;
-   * - `record`: keep in the timeline, change nothing (e.g. instap NEW, depasify fiat_payment_failed).
+   * - `record`: keep in the timeline, change nothing (e.g. instap NEW, depasify fiat_payment_failed);
+   * - `paid-unreported`: the provider says the payment is complete but gives no amount (a status
+   *   sync of instap): CONFIRMED at most, flagged for an operator, never credited.
    */
-  effect: 'progress' | 'payment' | 'fail' | 'expire' | 'record';
+  effect: 'progress' | 'payment' | 'fail' | 'expire' | 'record' | 'paid-unreported';
   /** As the provider wrote it (SCREENING_REQUESTED, PAID, fiat_payment_received, ...). */
   providerStatus: string;
   amount?: string;

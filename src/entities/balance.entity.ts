@@ -2,7 +2,11 @@ import { type Opt } from '@mikro-orm/core';
 import { Entity, PrimaryKey, Property, Unique } from '@mikro-orm/decorators/legacy';
 import { ExactDecimalType } from './exact-decimal.type.js';
 
-/** A user's balance per currency: the running sum of the ledger, updated in the crediting transaction. */
+/**
+ * A user's balance per currency: the sum of its ledger entries. Written only by Postgres, when an
+ * entry is inserted (trigger `ledger_entry_post`); any other write is refused. May be negative
+ * after a reversal (the debt is shown).
+ */
 @Entity({ tableName: 'balance' })
 @Unique({ name: 'balance_owner_unique', properties: ['tenantId', 'userId', 'currency'] })
 export class Balance {

@@ -3,11 +3,11 @@ import { GraphQLError } from 'graphql';
 import { SignatureError } from '../lib/errors.js';
 import { verifyPayloadHash } from '../lib/signatures/payload-hash.js';
 import { DEFAULT_TOLERANCE_SECONDS } from '../lib/signatures/standard-webhooks.js';
-import type { Principal } from '../resolvers/context.js';
+import type { Principal, TenantPrincipal } from '../resolvers/context.js';
 import { toGraphQLError } from '../resolvers/error-mapping.middleware.js';
 import type { ClientTokens } from '../services/client-token.js';
 import type { DepositService } from '../services/deposits.service.js';
-import type { TenantAuth, TenantService } from '../services/tenants.service.js';
+import type { KeyAuth, TenantService } from '../services/tenants.service.js';
 
 /**
  * Who is asking, for both transports: an API key (and, for a tenant with an HMAC secret, its
@@ -45,7 +45,7 @@ export function header(request: FastifyRequest, name: string): string | undefine
 export async function authenticate(a: Authenticators, request: FastifyRequest): Promise<GraphQLError | undefined> {
   const apiKey = header(request, 'x-api-key');
   if (!apiKey) return unauthenticated('missing x-api-key header');
-  let tenant: TenantAuth | null;
+  let tenant: KeyAuth | null;
   try {
     tenant = await a.tenants.authenticate(apiKey);
   } catch (err) {
@@ -63,8 +63,14 @@ export async function authenticate(a: Authenticators, request: FastifyRequest): 
       return new GraphQLError(err.message, { extensions: { code: 'errorHmacDoesNotMatch', http: { status: 401 } } });
     }
   }
-  request.principal = { kind: 'tenant', tenant };
+  request.principal = tenantPrincipal(tenant);
   return undefined;
+}
+
+/** The principal of an API key that checked out: its tenant, and which key (role, label). */
+export function tenantPrincipal(auth: KeyAuth): TenantPrincipal {
+  const { keyId, role, label, ...tenant } = auth;
+  return { kind: 'tenant', tenant, keyId, role, label };
 }
 
 /**
@@ -80,7 +86,7 @@ export async function socketPrincipal(
     const tenant = await a.tenants.authenticate(params.apiKey);
     if (!tenant) return null;
     if (tenant.hmacSecret && !signedConnection(tenant.hmacSecret, params.apiKey, params)) return null;
-    return { kind: 'tenant', tenant };
+    return tenantPrincipal(tenant);
   }
   if (typeof params?.clientToken === 'string') {
     const depositId = a.clientTokens.verify(params.clientToken);

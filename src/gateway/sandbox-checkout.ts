@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config.js';
-import { decimalProblem } from '../domain/money.js';
+import { canonical, decimalProblem, isPositive } from '../domain/money.js';
 import { sandbox } from '../providers/sandbox.provider.js';
 import type { ClientTokens } from '../services/client-token.js';
 import type { DepositService } from '../services/deposits.service.js';
@@ -24,6 +24,13 @@ export interface SandboxPayments {
    * changes nothing), any other error when it could not be delivered (5xx, network, timeout).
    */
   pay(p: { depositId: string; amount: string; currency: string; status: 'PAID' | 'FAILED' }): Promise<void>;
+  /** Keeps what was paid in the sandbox's own books (`sandbox_payment`): its status API reads it. */
+  record(p: {
+    depositId: string;
+    amount: string | null;
+    currency: string | null;
+    status: 'PAID' | 'FAILED';
+  }): Promise<void>;
 }
 
 /** The sidecar answered a sandbox payment with a 4xx, for the reason it gives. */
@@ -54,8 +61,10 @@ export function createSandboxPayments(
   webhookUrl: string,
   secret: () => string | undefined,
   timeoutMs = 10_000,
+  record: SandboxPayments['record'] = async () => {},
 ): SandboxPayments {
   return {
+    record,
     async pay(p) {
       const key = secret();
       if (!key) throw new Error('the sandbox provider is not configured');
@@ -95,6 +104,8 @@ const PayBody = z.object({
   amount: z.string().refine((s) => decimalProblem(s) === undefined, 'must be a decimal string'),
   currency: z.string().regex(/^[A-Z0-9]{1,20}$/, 'must be a currency code'),
   status: z.enum(['PAID', 'FAILED']).default('PAID'),
+  /** false: recorded, and no webhook is sent (a provider whose notification was lost). */
+  notify: z.boolean().default(true),
 });
 
 export function registerSandboxCheckout(
@@ -145,6 +156,7 @@ export function registerSandboxCheckout(
   <label>Currency <input id="currency" name="currency" value="${esc(deposit.currency)}" required></label>
   <button id="pay-button" type="submit">Pay</button>
   <button id="fail-button" type="button">Fail the payment</button>
+  <button id="pay-silent-button" type="button">Pay without notifying</button>
 </form>
 <p id="message" role="status"></p>
 <script src="${BASE}/graphql-ws.js"></script>
@@ -177,14 +189,14 @@ client.subscribe(
   { query: 'subscription($id: ID, $after: String) { depositStatusChanged(depositId: $id, after: $after) { status deposit { status receivedAmount receivedCurrency rejectionReason } } }', variables: { id: DATA.depositId, after: DATA.after } },
   { next: (r) => r.data && show(r.data.depositStatusChanged.deposit.status, r.data.depositStatusChanged.deposit), error: (e) => { messageEl.textContent = 'Live status unavailable'; console.error(e); }, complete: () => {} },
 );
-async function pay(status) {
+async function pay(status, notify = true) {
   paying = true;
   messageEl.textContent = 'Sending the payment...';
   let res;
   try {
     res = await fetch(location.pathname + '/pay', {
       method: 'POST', headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ amount: document.getElementById('amount').value.trim(), currency: document.getElementById('currency').value.trim().toUpperCase(), status }),
+      body: JSON.stringify({ amount: document.getElementById('amount').value.trim(), currency: document.getElementById('currency').value.trim().toUpperCase(), status, notify }),
     });
   } catch {
     paying = false;
@@ -194,10 +206,11 @@ async function pay(status) {
   const out = await res.json().catch(() => ({ message: 'The gateway answered ' + res.status + '.' }));
   if (!res.ok) paying = false;
   // The endpoint's messages are whole sentences: a refusal says why, only a delivery failure says to try again.
-  if (!final) messageEl.textContent = res.ok ? 'Payment sent; waiting for the gateway...' : out.message;
+  if (!final) messageEl.textContent = !res.ok ? out.message : notify ? 'Payment sent; waiting for the gateway...' : 'Paid; the gateway was not told (sync the deposit to recover it).';
 }
 document.getElementById('pay').addEventListener('submit', (e) => { e.preventDefault(); pay('PAID'); });
 document.getElementById('fail-button').addEventListener('click', () => pay('FAILED'));
+document.getElementById('pay-silent-button').addEventListener('click', () => { if (document.getElementById('pay').reportValidity()) pay('PAID', false); });
 </script>`;
     return reply.type('text/html; charset=utf-8').send(page('Sandbox checkout', body));
   });
@@ -211,8 +224,24 @@ document.getElementById('fail-button').addEventListener('click', () => pay('FAIL
       const issue = parsed.error.issues[0];
       return reply.code(400).send({ message: `Payment refused: ${issue.path.join('.')}: ${issue.message}` });
     }
+    const { notify, ...payment } = parsed.data;
+    if (!notify) {
+      // Nothing checks it on the way (no webhook): refuse here what the provider's books cannot hold.
+      const problem = payment.status === 'PAID' && !isPositive(payment.amount) ? 'must be positive' : undefined;
+      if (problem) return reply.code(400).send({ message: `Payment refused: amount: ${problem}` });
+    }
     try {
-      await payments.pay({ depositId: deposit.id, ...parsed.data });
+      // A payment the sidecar would refuse (a non-positive amount) never reached the provider's books.
+      if (payment.status === 'FAILED' || isPositive(payment.amount)) {
+        await payments.record({
+          depositId: deposit.id,
+          status: payment.status,
+          amount: isPositive(payment.amount) ? canonical(payment.amount) : null,
+          currency: payment.currency,
+        });
+      }
+      if (!notify) return reply.send({ status: 'recorded', redirectUrl: deposit.redirectUrl ?? null });
+      await payments.pay({ depositId: deposit.id, ...payment });
     } catch (err) {
       if (err instanceof SandboxPaymentRefusedError) {
         req.log.info({ status: err.status, reason: err.reason, depositId: deposit.id }, 'sandbox payment refused');

@@ -10,9 +10,14 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createHttpApp, listen } from '../observability/request-log.js';
 import type { GraphQLContext } from '../resolvers/context.js';
+import type { ApiKeyService } from '../services/api-keys.service.js';
 import type { ClientTokens } from '../services/client-token.js';
 import type { DepositService } from '../services/deposits.service.js';
+import type { LedgerService } from '../services/ledger.service.js';
+import type { ResolutionService } from '../services/resolutions.service.js';
 import type { StatusStream } from '../services/status-stream.js';
+import type { SyncService } from '../services/sync.service.js';
+import type { WebhookEndpointService } from '../services/webhook-endpoints.service.js';
 import type { TenantService } from '../services/tenants.service.js';
 import { authenticate, header, unauthenticated } from './auth.js';
 import { registerConsole } from './console.js';
@@ -30,6 +35,11 @@ export interface GatewayDeps {
   tenants: TenantService;
   deposits: DepositService;
   statusStream: StatusStream;
+  resolutions?: ResolutionService;
+  ledger?: LedgerService;
+  sync?: SyncService;
+  webhookEndpoints?: WebhookEndpointService;
+  apiKeys?: ApiKeyService;
   clientTokens: ClientTokens;
   health: Health;
   /** Absent where the sandbox does not exist (production): its routes are not registered, so 404. */
@@ -157,6 +167,11 @@ function httpContext(d: GatewayDeps, request: FastifyRequest): GraphQLContext {
   return {
     deposits: d.deposits,
     statusStream: d.statusStream,
+    resolutions: d.resolutions,
+    ledger: d.ledger,
+    sync: d.sync,
+    webhookEndpoints: d.webhookEndpoints,
+    apiKeys: d.apiKeys,
     idempotencyKey: header(request, 'idempotency-key'),
     principal: request.principal ?? null,
   };

@@ -15,17 +15,24 @@ import type { WebSocketServer } from 'ws';
 import { isStorageUnavailable } from '../db/errors.js';
 import type { Logger } from '../observability/logger.js';
 import type { GraphQLContext, Principal } from '../resolvers/context.js';
+import type { ApiKeyService } from '../services/api-keys.service.js';
 import type { StatusStream } from '../services/status-stream.js';
 import { socketPrincipal, type Authenticators } from './auth.js';
 import type { DocumentCache } from './graphql-http.js';
+import { SocketKeyWatch } from './key-watch.js';
 import { checkLimits } from './limits.js';
+import type { SyncService } from '../services/sync.service.js';
 
 export interface SocketDeps extends Authenticators {
   schema: GraphQLSchema;
   logger: Logger;
   statusStream: StatusStream;
+  /** `Deposit.syncable` in what a subscription returns. */
+  sync?: SyncService;
   documents: DocumentCache;
   isProduction: boolean;
+  /** Revocations made on this gateway close that key's sockets at once. */
+  apiKeys?: ApiKeyService;
 }
 
 /**
@@ -45,6 +52,8 @@ export function attachSocket(app: FastifyInstance, wss: WebSocketServer, d: Sock
     }
     return errors;
   };
+  const keyWatch = new SocketKeyWatch(d.tenants, d.logger);
+  d.apiKeys?.onRevoked((keyId) => keyWatch.revoked(keyId));
   const wsServer = useServer<Record<string, unknown>, { principal?: Principal }>(
     {
       schema: d.schema,
@@ -68,6 +77,8 @@ export function attachSocket(app: FastifyInstance, wss: WebSocketServer, d: Sock
         }
         if (!principal) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.principal = principal;
+        // Closed with 4403 when this key is revoked (here: at once; elsewhere: within seconds).
+        if (principal.kind === 'tenant') keyWatch.add(ctx.extra.socket, principal.keyId);
         return true;
       },
       // The limits first (the same as over HTTP, before any validation), then the socket's own rule
@@ -91,6 +102,7 @@ export function attachSocket(app: FastifyInstance, wss: WebSocketServer, d: Sock
         const contextValue: GraphQLContext = {
           deposits: d.deposits,
           statusStream: d.statusStream,
+          sync: d.sync,
           principal: ctx.extra.principal ?? null,
         };
         return {
@@ -121,5 +133,10 @@ export function attachSocket(app: FastifyInstance, wss: WebSocketServer, d: Sock
       );
     });
   });
-  return { dispose: async () => wsServer.dispose() };
+  return {
+    dispose: async () => {
+      await keyWatch.stop();
+      await wsServer.dispose();
+    },
+  };
 }

@@ -15,7 +15,9 @@ export type AppErrorCode =
   | 'UNKNOWN_PROVIDER'
   | 'PROVIDER_NOT_CONFIGURED'
   | 'PROVIDER_UNAVAILABLE'
-  | 'USER_NOT_VERIFIED';
+  | 'USER_NOT_VERIFIED'
+  | 'INVALID_TRANSITION'
+  | 'SYNC_NOT_SUPPORTED';
 
 export abstract class AppError extends Error {
   abstract readonly code: AppErrorCode;
@@ -95,6 +97,26 @@ export class UserNotVerifiedError extends AppError {
   readonly code = 'USER_NOT_VERIFIED' as const;
   constructor() {
     super('the user was rejected by identity verification');
+  }
+}
+
+/** `syncDeposit` for a provider without a status API (layer1, depasify). */
+export class SyncNotSupportedError extends AppError {
+  readonly code = 'SYNC_NOT_SUPPORTED' as const;
+  constructor(provider: string) {
+    super(`provider "${provider}" has no status API: its deposits move by its webhooks only`);
+    this.details.provider = provider;
+  }
+}
+
+/** The deposit's state does not allow the action (or it was resolved already): says what it allows. */
+export class InvalidTransitionError extends AppError {
+  readonly code = 'INVALID_TRANSITION' as const;
+  constructor(action: string, status: string, allowed: readonly string[]) {
+    super(
+      `${action} is not allowed on this ${status} deposit; available actions: ${allowed.length > 0 ? allowed.join(', ') : 'none'}`,
+    );
+    this.details.availableActions = [...allowed];
   }
 }
 

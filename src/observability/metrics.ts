@@ -11,7 +11,14 @@ export interface Metrics {
   outboxLagSeconds: Gauge;
   subscriptionsOpen: Gauge;
   depositsTotal: Counter<'status'>;
+  /** Status syncs (manual and automatic) by provider and outcome: changed, unchanged, unavailable, not_found. */
+  providerSync: Counter<'provider' | 'outcome'>;
+  merchantWebhookDeliveries: Counter<'outcome'>;
+  merchantWebhookPending: Gauge;
 }
+
+/** succeeded: a 2xx; failed_attempt: an attempt failed and another is scheduled; failed: the last attempt failed. */
+export type MerchantWebhookOutcome = 'succeeded' | 'failed_attempt' | 'failed';
 
 export type WebhookOutcome = 'accepted' | 'duplicate' | 'rejected' | 'invalid_signature' | 'malformed';
 
@@ -47,6 +54,23 @@ export function createMetrics(opts: { defaults?: boolean } = {}): Metrics {
       name: 'deposits_total',
       help: 'Deposits entering each status (created PENDING, then every change) on this process',
       labelNames: ['status'],
+      registers: [registry],
+    }),
+    providerSync: new Counter({
+      name: 'provider_sync_total',
+      help: 'Status syncs with a provider (syncDeposit and the automatic sync) by outcome',
+      labelNames: ['provider', 'outcome'],
+      registers: [registry],
+    }),
+    merchantWebhookDeliveries: new Counter({
+      name: 'merchant_webhook_deliveries_total',
+      help: "Attempts to deliver a status change to a merchant's webhook endpoint, by outcome, on this process",
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    merchantWebhookPending: new Gauge({
+      name: 'merchant_webhook_pending',
+      help: 'Merchant webhook deliveries waiting to be sent or retried (all tenants; measured by the dispatcher)',
       registers: [registry],
     }),
   };

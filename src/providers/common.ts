@@ -229,3 +229,54 @@ export async function postJson<S extends z.ZodType>(o: PostJsonOptions<S>): Prom
   }
   return parsed.data;
 }
+
+export interface GetJsonOptions {
+  provider: string;
+  url: string;
+  headers: Record<string, string>;
+  signal: AbortSignal;
+}
+
+/**
+ * GETs a status answer: its JSON, parsed without loss (money stays its exact text) and with
+ * only text Postgres can store, or `not-found` for a 404 (the provider does not know it).
+ * Every other way it can go wrong (network, abort, redirect, another non-2xx, not JSON) is a
+ * `ProviderUnavailableError`: a sync that cannot ask changes nothing.
+ */
+export async function getJson(o: GetJsonOptions): Promise<unknown> {
+  let status: number;
+  let body: Buffer;
+  try {
+    const res = await fetch(o.url, {
+      method: 'GET',
+      headers: { accept: 'application/json', ...o.headers },
+      signal: o.signal,
+      // A redirect would carry x-api-key to wherever it points.
+      redirect: 'error',
+    });
+    status = res.status;
+    body = Buffer.from(await res.arrayBuffer());
+  } catch (err) {
+    const reason = o.signal.aborted ? 'no answer before the timeout' : `request failed (${(err as Error).message})`;
+    throw new ProviderUnavailableError(o.provider, reason);
+  }
+  if (status === 404) return NOT_FOUND;
+  if (status < 200 || status > 299) throw new ProviderUnavailableError(o.provider, `answered HTTP ${status}`);
+  try {
+    return readPayload(body);
+  } catch (err) {
+    throw new ProviderUnavailableError(o.provider, `answered something unusable (${(err as Error).message})`);
+  }
+}
+
+/** `getJson`'s answer to a 404. */
+export const NOT_FOUND: unique symbol = Symbol('not found');
+
+/** Validates a status answer: anything but the provider's shape is `ProviderUnavailableError`, nothing stored. */
+export function validateAnswer<S extends z.ZodType>(provider: string, schema: S, value: unknown): z.output<S> {
+  try {
+    return validatePayload(schema, value);
+  } catch (err) {
+    throw new ProviderUnavailableError(provider, `unusable answer (${(err as Error).message})`);
+  }
+}

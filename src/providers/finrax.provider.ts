@@ -1,12 +1,16 @@
 import { z } from 'zod';
 import { DepositStatus } from '../domain/deposit-status.js';
-import type { NormalizedEvent } from '../domain/events.js';
+import type { DepositEventInput, NormalizedEvent, UnsupportedEventInput } from '../domain/events.js';
+import { ProviderUnavailableError } from '../lib/errors.js';
 import { httpUrl, optionalNonEmpty, stripSlash, whsecSecret } from '../lib/env.js';
 import { jsonNumeral, stringifyWithNumbers } from '../lib/json.js';
 import {
   currencyCode,
   feeAmount,
+  getJson,
   joinUrl,
+  NOT_FOUND,
+  validateAnswer,
   optionalText,
   parsePayload,
   positiveAmount,
@@ -14,7 +18,7 @@ import {
   standardWebhookAuth,
   unixSeconds,
 } from './common.js';
-import type { PaymentStarter, ProviderModule, StartPaymentRequest } from './provider.js';
+import type { PaymentStarter, ProviderModule, StartPaymentRequest, StatusFetcher } from './provider.js';
 
 /**
  * finrax (finrax-deposit-received.txt): a payment link made through its API
@@ -42,7 +46,10 @@ const PROGRESS: Record<string, { effect: 'progress' | 'payment'; status: Deposit
 };
 
 function parseFinraxEvent(body: Buffer): NormalizedEvent {
-  const p = parsePayload(DepositReceived, body);
+  return mapDepositReceived(parsePayload(DepositReceived, body));
+}
+
+function mapDepositReceived(p: z.output<typeof DepositReceived>): NormalizedEvent {
   const mapped = Object.hasOwn(PROGRESS, p.status) ? PROGRESS[p.status] : undefined;
   if (!mapped) return { kind: 'unsupported', providerStatus: p.status };
   return {
@@ -98,6 +105,53 @@ function finraxStarter(api: FinraxApiSettings): PaymentStarter {
   };
 }
 
+/** `GET /payments/{paymentId}`: its notification's fields once money is seen, at least a status before. */
+const PaymentReport = z.object({
+  status: z.string().min(1),
+  clientPaymentId: z.string().min(1).optional(),
+});
+
+/** PENDING: nothing paid yet (kept once in the timeline); EXPIRED: the payment link expired unpaid. */
+const UNPAID: Record<string, Pick<DepositEventInput, 'effect' | 'status'>> = {
+  PENDING: { effect: 'record', status: DepositStatus.PENDING },
+  EXPIRED: { effect: 'expire', status: DepositStatus.EXPIRED },
+};
+
+/** A payment report mapped like its notification; the deposit is the one asked about (`depositId`). */
+export function mapPaymentReport(depositId: string, answer: unknown): DepositEventInput | UnsupportedEventInput {
+  const head = validateAnswer('finrax', PaymentReport, answer);
+  // An answer about another payment is not an answer about this one.
+  if (head.clientPaymentId !== undefined && head.clientPaymentId !== depositId) {
+    throw new ProviderUnavailableError('finrax', 'answered about another payment (clientPaymentId)');
+  }
+  if (Object.hasOwn(PROGRESS, head.status)) {
+    const event = mapDepositReceived(
+      validateAnswer('finrax', DepositReceived, { ...(answer as object), clientPaymentId: depositId }),
+    );
+    return event as DepositEventInput;
+  }
+  const unpaid = Object.hasOwn(UNPAID, head.status) ? UNPAID[head.status] : undefined;
+  if (!unpaid) return { kind: 'unsupported', providerStatus: head.status };
+  return { kind: 'deposit', ref: { by: 'id', depositId }, ...unpaid, providerStatus: head.status };
+}
+
+function finraxStatusFetcher(api: FinraxApiSettings): StatusFetcher {
+  return {
+    async fetch(deposit, signal) {
+      // The paymentId its create answer gave: without it finrax cannot be asked.
+      if (!deposit.providerRef) return { kind: 'not-found' };
+      const answer = await getJson({
+        provider: 'finrax',
+        url: joinUrl(api.apiUrl, `/payments/${encodeURIComponent(deposit.providerRef)}`),
+        headers: { 'x-api-key': api.apiKey },
+        signal,
+      });
+      if (answer === NOT_FOUND) return { kind: 'not-found' };
+      return { kind: 'event', event: mapPaymentReport(deposit.id, answer), answer };
+    },
+  };
+}
+
 export const finrax: ProviderModule<'finrax', FinraxApiSettings> = {
   name: 'finrax',
   env: {
@@ -120,4 +174,5 @@ export const finrax: ProviderModule<'finrax', FinraxApiSettings> = {
   webhookAuth: standardWebhookAuth,
   parse: parseFinraxEvent,
   starter: finraxStarter,
+  fetchStatus: finraxStatusFetcher,
 };

@@ -5,8 +5,18 @@ import type { DepositEventInput, NormalizedEvent } from '../domain/events.js';
 import { httpUrl, optionalNonEmpty, stripSlash } from '../lib/env.js';
 import { jsonNumeral, stringifyWithNumbers } from '../lib/json.js';
 import { payloadHash, verifyPayloadHash } from '../lib/signatures/payload-hash.js';
-import { currencyCode, joinUrl, positiveAmount, postJson, readPayload, validatePayload } from './common.js';
-import type { PaymentStarter, ProviderModule, StartPaymentRequest, WebhookAuth } from './provider.js';
+import {
+  currencyCode,
+  getJson,
+  joinUrl,
+  NOT_FOUND,
+  positiveAmount,
+  postJson,
+  readPayload,
+  validateAnswer,
+  validatePayload,
+} from './common.js';
+import type { PaymentStarter, ProviderModule, StartPaymentRequest, StatusFetcher, WebhookAuth } from './provider.js';
 
 /**
  * instap (deposit-tracking-session.txt): a deposit tracking session created
@@ -120,6 +130,66 @@ function instapStarter(api: InstapApiSettings): PaymentStarter {
   };
 }
 
+/**
+ * The answer of `GET /pgpub/session/{sessionToken}` (deposit-tracking-session.txt): the state,
+ * and the money where instap gives it (the seed prints only the state and the checkout link).
+ */
+const SessionReport = z.object({
+  sessionState: z.string().min(1),
+  checkOutUrl: z.string().optional(),
+  paidAmount: positiveAmount.nullish(),
+  paidCurrency: currencyCode.nullish(),
+});
+
+/** A session report mapped like its webhook; COMPLETED without both amount and currency judges nothing. */
+export function mapSessionReport(
+  sessionToken: string,
+  r: z.output<typeof SessionReport>,
+): DepositEventInput | { kind: 'unsupported'; providerStatus: string } {
+  const ref = { by: 'providerRef', providerRef: sessionToken } as const;
+  if (r.sessionState === 'COMPLETED') {
+    if (r.paidAmount != null && r.paidCurrency != null) {
+      return {
+        kind: 'deposit',
+        ref,
+        effect: 'payment',
+        status: DepositStatus.COMPLETED,
+        providerStatus: r.sessionState,
+        amount: r.paidAmount,
+        currency: r.paidCurrency,
+      };
+    }
+    return {
+      kind: 'deposit',
+      ref,
+      effect: 'paid-unreported',
+      status: DepositStatus.CONFIRMED,
+      providerStatus: r.sessionState,
+    };
+  }
+  const mapped = Object.hasOwn(STATE_EFFECTS, r.sessionState) ? STATE_EFFECTS[r.sessionState] : undefined;
+  if (!mapped) return { kind: 'unsupported', providerStatus: r.sessionState };
+  return { kind: 'deposit', ref, ...mapped, providerStatus: r.sessionState };
+}
+
+function instapStatusFetcher(api: InstapApiSettings): StatusFetcher {
+  return {
+    async fetch(deposit, signal) {
+      // Without its session token instap cannot be asked about it: it knows no such payment.
+      if (!deposit.providerRef) return { kind: 'not-found' };
+      const answer = await getJson({
+        provider: 'instap',
+        url: joinUrl(api.apiUrl, `/pgpub/session/${encodeURIComponent(deposit.providerRef)}`),
+        headers: { 'content-type': 'application/json', 'x-api-key': api.apiKey },
+        signal,
+      });
+      if (answer === NOT_FOUND) return { kind: 'not-found' };
+      const report = validateAnswer('instap', SessionReport, answer);
+      return { kind: 'event', event: mapSessionReport(deposit.providerRef, report), answer };
+    },
+  };
+}
+
 export const instap: ProviderModule<'instap', InstapApiSettings> = {
   name: 'instap',
   env: {
@@ -148,4 +218,5 @@ export const instap: ProviderModule<'instap', InstapApiSettings> = {
   parse: parseInstapEvent,
   // instap's session API is signed with its own key; the webhook secret only guards the way back.
   starter: instapStarter,
+  fetchStatus: instapStatusFetcher,
 };

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { NormalizedEvent } from '../domain/events.js';
+import type { DepositEventInput, NormalizedEvent, UnsupportedEventInput } from '../domain/events.js';
 
 /**
  * One provider = one `ProviderModule`, the single export of `src/providers/<name>.provider.ts`,
@@ -45,11 +45,12 @@ export interface ProviderModule<Name extends string = string, Api = unknown> {
    */
   starter?(api: Api, links: GatewayLinks): PaymentStarter;
   /**
-   * The status-sync slot (empty for now: the next issue fills it). Asks the provider where a
-   * payment stands when its webhook is late or lost, and answers in our event type, so that the
-   * answer is applied exactly like a delivery. Built from its API settings, like `starter`.
+   * The status fetcher: asks the provider where a payment stands when its webhook is late or
+   * lost, and answers in our event type, so that the answer is applied exactly like a delivery.
+   * Built from its API settings, like `starter`, and what the gateway recorded for providers it
+   * plays itself (the sandbox). Absent: the provider has no status API (`SYNC_NOT_SUPPORTED`).
    */
-  fetchStatus?(api: Api): StatusFetcher;
+  fetchStatus?(api: Api, sources: StatusSources): StatusFetcher;
 }
 
 /** A provider's variables: declared here, parsed with the rest of the environment by `config.ts`. */
@@ -144,9 +145,33 @@ export interface PaymentStarter {
 /** See `ProviderModule.fetchStatus`. */
 export interface StatusFetcher {
   /**
-   * The provider's current view of one deposit's payment, mapped like a webhook body, or
-   * `undefined` when the provider knows no such payment. Throws `ProviderUnavailableError`
-   * when it cannot be asked.
+   * The provider's current view of one deposit's payment, mapped like a webhook body. Throws
+   * `ProviderUnavailableError` when it cannot be asked: network, timeout (`signal`), a status
+   * other than 2xx (404 is `not-found`), or an answer that is not JSON or not its shape.
+   * Never follows a redirect (the API key would travel with it).
    */
-  fetch(deposit: { id: string; providerRef: string | null }, signal: AbortSignal): Promise<NormalizedEvent | undefined>;
+  fetch(deposit: { id: string; providerRef: string | null }, signal: AbortSignal): Promise<StatusAnswer>;
+}
+
+/**
+ * A provider's answer to a status request: an event to store and apply (its ref is the
+ * provider's; the caller applies it to the deposit it asked about), `nothing-new` (no payment
+ * recorded), or `not-found` (the provider does not know the payment).
+ */
+export type StatusAnswer =
+  | { kind: 'event'; event: DepositEventInput | UnsupportedEventInput; answer: unknown }
+  | { kind: 'nothing-new' }
+  | { kind: 'not-found' };
+
+/** What the sandbox recorded when it was paid (`sandbox_payment`): it plays a provider's status API. */
+export interface RecordedPayment {
+  status: 'PAID' | 'FAILED';
+  amount: string | null;
+  currency: string | null;
+  paidAt: Date;
+}
+
+/** What a fetcher may read besides the provider's API: the gateway's own records. */
+export interface StatusSources {
+  recordedPayment(depositId: string): Promise<RecordedPayment | undefined>;
 }

@@ -1,5 +1,11 @@
 import { PROVIDERS, type AnyProvider, type ProviderApis, type ProviderName, type ProviderSecrets } from './index.js';
-import { webhookAdapter, type PaymentStarter, type WebhookAdapter } from './provider.js';
+import {
+  webhookAdapter,
+  type PaymentStarter,
+  type StatusFetcher,
+  type StatusSources,
+  type WebhookAdapter,
+} from './provider.js';
 
 /**
  * The configured providers. A provider's webhook endpoint is enabled by its webhook secret;
@@ -21,6 +27,13 @@ export interface ProviderRegistry {
   webhook(name: ProviderName): WebhookAdapter | undefined;
   /** What `createDeposit` calls, or the environment variables to set (for `PROVIDER_NOT_CONFIGURED`). */
   starter(name: ProviderName): (PaymentStarter & { readonly name: ProviderName }) | { missing: string };
+  /**
+   * What `syncDeposit` asks: the provider's status fetcher, the variables to set when its API is
+   * not configured, or `undefined` when it has no status API (or does not exist here).
+   */
+  statusFetcher(name: string, sources: StatusSources): StatusFetcher | { missing: string } | undefined;
+  /** Whether deposits of `name` can be synced as configured (`Deposit.syncable`). */
+  syncable(name: string): boolean;
 }
 
 /**
@@ -53,9 +66,23 @@ export function createProviderRegistry(s: ProviderSettings): ProviderRegistry {
     const missing = starterNeeds(m, { hasSecret: !!secret, api, production: !!s.production });
     starters.set(m.name, missing ? { missing } : { name: m.name, ...starterOf(m, api, s.publicUrl) });
   }
+  const fetcherOf = (name: string, sources: StatusSources): StatusFetcher | { missing: string } | undefined => {
+    const m = PROVIDERS.find((p) => p.name === name);
+    if (!m?.fetchStatus || (s.production && !m.productionAllowed)) return undefined;
+    const api = apis[m.name];
+    if (m.env.api && !api) return { missing: m.env.api.variables.join(', ') };
+    const fetchStatus = m.fetchStatus as (api: unknown, sources: StatusSources) => StatusFetcher;
+    return fetchStatus(api, sources);
+  };
+  const noSources: StatusSources = { recordedPayment: async () => undefined };
   return {
     webhook: (name) => webhooks.get(name),
     starter: (name) => starters.get(name)!,
+    statusFetcher: fetcherOf,
+    syncable: (name) => {
+      const f = fetcherOf(name, noSources);
+      return f !== undefined && !('missing' in f);
+    },
   };
 }
 

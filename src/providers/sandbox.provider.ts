@@ -4,7 +4,7 @@ import type { DepositEventInput } from '../domain/events.js';
 import { whsecSecret } from '../lib/env.js';
 import { generateWhsecSecret } from '../lib/signatures/standard-webhooks.js';
 import { currencyCode, joinUrl, parsePayload, positiveAmount, standardWebhookAuth } from './common.js';
-import type { ProviderModule } from './provider.js';
+import type { ProviderModule, StatusFetcher, StatusSources } from './provider.js';
 
 /**
  * The built-in payment service of handling-deposits.txt: the gateway serves the
@@ -36,6 +36,37 @@ const EFFECTS = {
   PAID: { effect: 'payment', status: DepositStatus.COMPLETED },
   FAILED: { effect: 'fail', status: DepositStatus.FAILED },
 } as const satisfies Record<string, Pick<DepositEventInput, 'effect' | 'status'>>;
+
+/** The sandbox's status API: what its pay endpoint recorded (`sandbox_payment`). */
+function sandboxStatusFetcher(_api: undefined, sources: StatusSources): StatusFetcher {
+  return {
+    async fetch(deposit) {
+      const p = await sources.recordedPayment(deposit.id);
+      if (!p) return { kind: 'nothing-new' };
+      const ref = { by: 'id', depositId: deposit.id } as const;
+      const answer = {
+        depositId: deposit.id,
+        status: p.status,
+        amount: p.amount,
+        currency: p.currency,
+        paidAt: p.paidAt,
+      };
+      return {
+        kind: 'event',
+        answer,
+        event: {
+          kind: 'deposit',
+          ref,
+          ...EFFECTS[p.status],
+          providerStatus: p.status,
+          ...(p.amount != null && { amount: p.amount }),
+          ...(p.currency != null && { currency: p.currency }),
+          paidAt: p.paidAt,
+        },
+      };
+    },
+  };
+}
 
 export const sandbox: ProviderModule<'sandbox', undefined> = {
   name: 'sandbox',
@@ -70,4 +101,5 @@ export const sandbox: ProviderModule<'sandbox', undefined> = {
       return { checkoutUrl: joinUrl(links.publicUrl, `/sandbox/checkout/${encodeURIComponent(req.depositId)}`) };
     },
   }),
+  fetchStatus: sandboxStatusFetcher,
 };

@@ -1,14 +1,17 @@
 import { Arg, Ctx, Query, Resolver } from 'type-graphql';
-import type { Balance, WalletBalance } from '../entities/index.js';
+import type { WalletBalance } from '../entities/index.js';
+import type { BalanceView } from '../services/ledger.service.js';
 import { requireTenant, type GraphQLContext } from './context.js';
 import { BalanceType, WalletBalanceType } from '../schema/deposit.type.js';
 import { VerificationStatus } from '../schema/enums.js';
 
 @Resolver()
 export class BalanceResolver {
-  @Query(() => [BalanceType])
-  balances(@Arg('userId', () => String) userId: string, @Ctx() ctx: GraphQLContext): Promise<Balance[]> {
-    return ctx.deposits.balances(requireTenant(ctx).tenantId, userId);
+  @Query(() => [BalanceType], { description: 'Every currency with a non-zero available or pending amount' })
+  balances(@Arg('userId', () => String) userId: string, @Ctx() ctx: GraphQLContext): Promise<BalanceView[]> {
+    const tenant = requireTenant(ctx);
+    if (!ctx.ledger) throw new Error('the ledger is not wired into this context');
+    return ctx.ledger.balances(tenant.tenantId, userId);
   }
 
   @Query(() => [WalletBalanceType], { description: "The provider's own wallet reports (layer1 balance:updated)" })

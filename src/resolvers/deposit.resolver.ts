@@ -19,10 +19,17 @@ export class DepositResolver {
     @Ctx() ctx: GraphQLContext,
     @Arg('userId', () => String, { nullable: true }) userId?: string | null,
     @Arg('status', () => DepositStatus, { nullable: true }) status?: DepositStatus | null,
+    @Arg('needsAttention', () => Boolean, { nullable: true }) needsAttention?: boolean | null,
     @Arg('first', () => Int, { nullable: true, defaultValue: 20 }) first: number | null = 20,
     @Arg('after', () => String, { nullable: true }) after?: string | null,
   ): Promise<DepositConnection> {
-    const page = await ctx.deposits.list(requireTenant(ctx).tenantId, { userId, status, first: first ?? 20, after });
+    const page = await ctx.deposits.list(requireTenant(ctx).tenantId, {
+      userId,
+      status,
+      needsAttention,
+      first: first ?? 20,
+      after,
+    });
     const edges = page.nodes.map((node) => ({ cursor: encodeCursor(node.id), node }));
     return { edges, pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null } };
   }

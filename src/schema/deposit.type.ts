@@ -1,5 +1,5 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import { DepositStatus, EventSource, PaymentState } from './enums.js';
+import { DepositStatus, EventSource, PaymentState, Resolution } from './enums.js';
 import { DateTimeScalar, DecimalScalar } from './scalars.js';
 
 /**
@@ -55,7 +55,15 @@ export class DepositType {
   @Field(() => DateTimeScalar) expiresAt!: Date;
   @Field(() => DateTimeScalar) createdAt!: Date;
   @Field(() => DateTimeScalar) updatedAt!: Date;
-  // `events` is a field resolver (DepositResolver.events), oldest first.
+  @Field(() => Resolution, { nullable: true, description: "An operator's resolution of its money, once there is one" })
+  resolution?: Resolution | null;
+  @Field(() => Boolean, {
+    description:
+      'Money received and neither credited nor resolved, or a completed payment seen without its amount: the operator inbox',
+  })
+  needsAttention!: boolean;
+  // `events` is a field resolver (DepositResolver.events), oldest first; `availableActions` is
+  // ResolutionResolver's (empty for all but operators).
 }
 
 @ObjectType('CreateDepositPayload')
@@ -87,6 +95,10 @@ export class BalanceType {
   @Field(() => String) userId!: string;
   @Field(() => String) currency!: string;
   @Field(() => DecimalScalar) available!: string;
+  @Field(() => DecimalScalar, {
+    description: "Seen but not final: the latest reported amount of the user's deposits in DETECTED..SCREENING",
+  })
+  pending!: string;
 }
 
 @ObjectType('WalletBalance', { description: "A provider's own report (layer1 balance:updated)" })
@@ -107,4 +119,16 @@ export class DepositStatusChange {
   @Field(() => DepositStatus) status!: DepositStatus;
   @Field(() => DepositStatus, { nullable: true }) previousStatus!: DepositStatus | null;
   @Field(() => DateTimeScalar) occurredAt!: Date;
+}
+
+@ObjectType('DepositStatusChangeEdge')
+export class DepositStatusChangeEdge {
+  @Field(() => String) cursor!: string;
+  @Field(() => DepositStatusChange) node!: DepositStatusChange;
+}
+
+@ObjectType('DepositStatusChangeConnection')
+export class DepositStatusChangeConnection {
+  @Field(() => [DepositStatusChangeEdge]) edges!: DepositStatusChangeEdge[];
+  @Field(() => PageInfo) pageInfo!: PageInfo;
 }

@@ -4,7 +4,7 @@ import type { IntentStore } from '../bus/intent-store.js';
 import type { Orm } from '../db/orm.js';
 import { inTransaction } from '../db/sql.js';
 import { DepositStatus, VerificationStatus } from '../domain/deposit-status.js';
-import { Balance, DepositEvent, UserVerification, WalletBalance } from '../entities/index.js';
+import { DepositEvent, UserVerification, WalletBalance } from '../entities/index.js';
 import { sha256Hex } from '../lib/crypto.js';
 import {
   AppError,
@@ -23,6 +23,7 @@ import type { PaymentStarter, StartPaymentRequest } from '../providers/provider.
 import type { ProviderRegistry } from '../providers/registry.js';
 import { findDeposit, insertDeposit, listDeposits, type DepositRecord } from '../store/deposits.store.js';
 import { claimKey } from '../store/idempotency.store.js';
+import type { SyncEnrolment } from '../store/sync-schedule.store.js';
 import { isRejected } from '../store/verification.store.js';
 import type { ClientTokens } from './client-token.js';
 import { parseCreateDepositInput, type CreateDepositInput, type CreateDepositRawInput } from './deposit-input.js';
@@ -41,6 +42,8 @@ export interface DepositServiceDeps {
   providerTimeoutMs: number;
   /** The provider of a createDeposit that names none (config `defaultProvider`); absent: it must name one. */
   defaultProvider?: string;
+  /** The automatic status sync's first delay and give-up, for deposits of a provider with a status API. */
+  syncEnrolment?: (provider: string) => SyncEnrolment | undefined;
 }
 
 export interface CreatedDeposit {
@@ -144,6 +147,7 @@ export class DepositService {
       redirectUrl: input.redirectUrl,
       providerRef: started.providerRef ?? null,
       ttlSeconds: this.d.depositTtlSeconds,
+      sync: this.d.syncEnrolment?.(input.provider),
     });
   }
 
@@ -202,7 +206,13 @@ export class DepositService {
   /** Newest first; the cursor is the last deposit seen, compared as (created_at, id) in SQL. */
   async list(
     tenantId: string,
-    filter: { userId?: string | null; status?: DepositStatus | null; first: number; after?: string | null },
+    filter: {
+      userId?: string | null;
+      status?: DepositStatus | null;
+      needsAttention?: boolean | null;
+      first: number;
+      after?: string | null;
+    },
   ): Promise<DepositPage> {
     if (filter.first < 1 || filter.first > MAX_PAGE_SIZE) {
       throw new BadUserInputError('first', `must be between 1 and ${MAX_PAGE_SIZE}`);
@@ -210,6 +220,7 @@ export class DepositService {
     const rows = await listDeposits(this.d.pool, tenantId, {
       userId: filter.userId,
       status: filter.status,
+      needsAttention: filter.needsAttention,
       afterId: filter.after != null ? decodeCursor(filter.after) : undefined,
       limit: filter.first + 1,
     });
@@ -224,10 +235,6 @@ export class DepositService {
         { deposit: depositId },
         { orderBy: { occurredAt: 'asc', receivedAt: 'asc', inboxId: 'asc' } },
       );
-  }
-
-  async balances(tenantId: string, userId: string): Promise<Balance[]> {
-    return this.d.orm.em.fork().find(Balance, { tenantId, userId }, { orderBy: { currency: 'asc' } });
   }
 
   async walletBalances(provider: string): Promise<WalletBalance[]> {

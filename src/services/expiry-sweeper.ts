@@ -9,6 +9,11 @@ import { BatchStatement } from '../store/batch-statement.js';
 import { addDepositUpdates, lockExpiring } from '../store/deposits.store.js';
 import { deleteExpiredKeys } from '../store/idempotency.store.js';
 import { addStatusChanges } from '../store/outbox.store.js';
+import { addTimelineEntries } from '../store/timeline.store.js';
+import { EventSource } from '../domain/audit.js';
+
+/** The `providerStatus` of the timeline event the sweeper writes when it expires a deposit. */
+export const EXPIRED_BY_GATEWAY = 'EXPIRED_BY_GATEWAY';
 
 /**
  * Applies expiry (decided by `expiry` in `domain/apply-rules.ts`) to the deposits it is due
@@ -26,6 +31,22 @@ async function sweepExpired(pool: pg.Pool, now = new Date(), batch = 500): Promi
     });
     if (moves.length === 0) return [];
     const statement = new BatchStatement('expire');
+    // Every change to a deposit has an event: the gateway's own, with no delivery behind it.
+    addTimelineEntries(
+      statement,
+      moves.map((m) => ({
+        deposit: m.deposit,
+        stored: { inboxId: null, receivedAt: now },
+        audit: { source: EventSource.SYSTEM },
+        event: {
+          kind: 'deposit',
+          ref: { by: 'id', depositId: m.deposit.id },
+          effect: 'expire',
+          status: DepositStatus.EXPIRED,
+          providerStatus: EXPIRED_BY_GATEWAY,
+        },
+      })),
+    );
     addDepositUpdates(
       statement,
       moves.map((m) => m.deposit),

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { poolOf, type Orm } from '../db/orm.js';
+import { decodeSyncRecord } from '../domain/sync-record.js';
 import type { Logger } from '../observability/logger.js';
 import { isProviderName, PROVIDER_NAMES } from '../providers/index.js';
 import type { ProviderRegistry } from '../providers/registry.js';
@@ -62,9 +63,17 @@ export class InboxProcessor {
     const adapter = isProviderName(row.provider) ? this.providers.webhook(row.provider) : undefined;
     if (!adapter) return 'skipped';
     try {
-      const event = adapter.parse(Buffer.from(row.body, 'utf8'));
+      // A sync answer is kept with the event it was mapped to; a delivery is parsed again.
+      const event =
+        row.source === 'SYNC' ? decodeSyncRecord(row.body).event : adapter.parse(Buffer.from(row.body, 'utf8'));
       const r = await this.applier.apply(
-        { inboxId: String(row.id), provider: row.provider, receivedAt: new Date(row.received_at), event },
+        {
+          inboxId: String(row.id),
+          provider: row.provider,
+          receivedAt: new Date(row.received_at),
+          event,
+          source: row.source,
+        },
         { force },
       );
       return r.outcome;

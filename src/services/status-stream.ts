@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { depositChannel, tenantChannel, type StatusBus } from '../bus/status-bus.js';
 import type { Metrics } from '../observability/metrics.js';
 import { changesAfter, latestSeq, type ChangeFilter, type StatusMessage } from '../store/outbox.store.js';
+import { BadUserInputError } from '../lib/errors.js';
 import { decodeStatusCursor } from './status-cursor.js';
 
 /** Which changes a subscription sees: its tenant's, narrowed to a deposit or a user. */
@@ -10,6 +11,9 @@ export type StatusFilter = ChangeFilter;
 /** A slow consumer is cut off rather than buffered without bound. */
 const MAX_BUFFERED = 10_000;
 const REPLAY_PAGE = 500;
+/** The most `statusChanges` returns at once. */
+export const MAX_FEED_PAGE = 100;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The gateway side of live status: Redis for latency, Postgres for
@@ -31,6 +35,26 @@ export class StatusStream {
 
   openCount(): number {
     return this.open;
+  }
+
+  /**
+   * The events feed (`statusChanges`): up to `first` changes after `after`, oldest first, read
+   * with the replay's own query, so its cursors and the subscription's are one and the same.
+   */
+  async page(
+    filter: StatusFilter,
+    after: string | null | undefined,
+    first: number,
+  ): Promise<{ messages: StatusMessage[]; hasNextPage: boolean }> {
+    if (!Number.isInteger(first) || first < 1 || first > MAX_FEED_PAGE) {
+      throw new BadUserInputError('first', `must be between 1 and ${MAX_FEED_PAGE}`);
+    }
+    if (filter.depositId !== undefined && !UUID.test(filter.depositId)) {
+      throw new BadUserInputError('depositId', 'is not a deposit id');
+    }
+    const afterSeq = after != null ? decodeStatusCursor(after) : 0n;
+    const rows = await changesAfter(this.pool, filter, afterSeq, first + 1);
+    return { messages: rows.slice(0, first), hasNextPage: rows.length > first };
   }
 
   async subscribe(filter: StatusFilter, after?: string | null): Promise<AsyncIterableIterator<StatusMessage>> {

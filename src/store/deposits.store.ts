@@ -7,6 +7,7 @@ import { canonical } from '../domain/money.js';
 import type { Deposit } from '../entities/deposit.entity.js';
 import { isUuid } from '../lib/ids.js';
 import { columns, unnest, type BatchStatement } from './batch-statement.js';
+import { enrolInsertedSql, type SyncEnrolment } from './sync-schedule.store.js';
 
 /**
  * `deposit`: created by createDeposit, moved along by the applier and the expiry sweeper,
@@ -93,6 +94,8 @@ export interface NewDeposit {
   providerRef: string | null;
   /** It expires this long after Postgres's now. */
   ttlSeconds: number;
+  /** Its provider has a status API: enrolled in the automatic sync's schedule in the same statement. */
+  sync?: SyncEnrolment;
 }
 
 const INSERT = `insert into deposit (id, tenant_id, user_id, provider, currency, amount, min_amount, max_amount, status,
@@ -100,11 +103,19 @@ const INSERT = `insert into deposit (id, tenant_id, user_id, provider, currency,
   values ($1, $2, $3, $4, $5, $6, $7, $8, '${DepositStatus.PENDING}', $9, $10, $11, now() + make_interval(secs => $12))
   returning *`;
 
+const INSERT_ENROLLED = `with inserted as (${INSERT}), enrolled as (${enrolInsertedSql('inserted', '$13', '$14')})
+  select * from inserted`;
+
 /** Stores a new deposit, PENDING (prepared: createDeposit's hot path). */
 export async function insertDeposit(sql: Sql, d: NewDeposit): Promise<DepositRecord> {
   const values: unknown[] = [d.id, d.tenantId, d.userId, d.provider, d.currency, d.amount, d.minAmount, d.maxAmount];
   values.push(d.checkoutUrl, d.redirectUrl, d.providerRef, d.ttlSeconds);
-  const rows = await sql.query<DepositRow>({ name: 'deposit-insert', text: INSERT, values });
+  if (d.sync) values.push(d.sync.afterSeconds, d.sync.giveUpSeconds);
+  const rows = await sql.query<DepositRow>(
+    d.sync
+      ? { name: 'deposit-insert-enrolled', text: INSERT_ENROLLED, values }
+      : { name: 'deposit-insert', text: INSERT, values },
+  );
   return depositFromRow(rows.rows[0]);
 }
 
@@ -159,9 +170,9 @@ export function addDepositUpdates(batch: BatchStatement, deposits: readonly Depo
     'upd',
     `update deposit d set status = v.status, received_amount = v.received_amount,
         received_currency = v.received_currency, payment_state = v.payment_state,
-        rejection_reason = v.rejection_reason, updated_at = now()
-      from ${unnest(['uuid', 'text', 'numeric', 'text', 'text', 'text'])}
-        as v(id, status, received_amount, received_currency, payment_state, rejection_reason)
+        rejection_reason = v.rejection_reason, amount_unreported = v.amount_unreported, updated_at = now()
+      from ${unnest(['uuid', 'text', 'numeric', 'text', 'text', 'text', 'bool'])}
+        as v(id, status, received_amount, received_currency, payment_state, rejection_reason, amount_unreported)
       where d.id = v.id`,
     columns(deposits, (d) => [
       d.id,
@@ -170,8 +181,41 @@ export function addDepositUpdates(batch: BatchStatement, deposits: readonly Depo
       d.receivedCurrency ?? null,
       d.paymentState ?? null,
       d.rejectionReason ?? null,
+      d.amountUnreported ?? false,
     ]),
   );
+}
+
+/** A deposit of `tenantId` by id, locked for the rest of the transaction (an operator's resolution). */
+export async function lockTenantDeposit(
+  c: pg.PoolClient,
+  tenantId: string,
+  id: string,
+): Promise<DepositRecord | undefined> {
+  if (!isUuid(id)) return undefined;
+  const rows = await c.query<DepositRow>(
+    `select ${DEPOSIT_COLUMNS} from deposit d where d.id = $1 and d.tenant_id = $2 for update`,
+    [id, tenantId],
+  );
+  return rows.rows[0] ? depositFromRow(rows.rows[0]) : undefined;
+}
+
+/**
+ * Writes an operator's resolution (and the status it leaves) in a batch. Only on a deposit not
+ * resolved yet: a second resolution updates nothing (`resolved` reads whether it did).
+ */
+export function addResolution(
+  batch: BatchStatement,
+  r: { id: string; status: DepositStatus; resolution: Resolution },
+): void {
+  batch
+    .addCte(
+      'rsl',
+      `update deposit set status = $2, resolution = $3, updated_at = now()
+        where id = $1 and resolution is null returning id`,
+      [r.id, r.status, r.resolution],
+    )
+    .addOutput('(select count(*) from rsl) = 1 as resolved');
 }
 
 /** A deposit by id, of `tenantId` when given (a client token or the sandbox page names any tenant's). */
@@ -187,6 +231,8 @@ export async function findDeposit(sql: Sql, id: string, tenantId?: string): Prom
 export interface DepositFilter {
   userId?: string | null;
   status?: DepositStatus | null;
+  /** The operator's inbox (or everything else): read through the partial index `deposit_attention_idx`. */
+  needsAttention?: boolean | null;
   /** The last deposit of the previous page: the page starts after it, in the list's order. */
   afterId?: string;
   limit: number;
@@ -198,6 +244,8 @@ export async function listDeposits(sql: Sql, tenantId: string, f: DepositFilter)
   const where = ['d.tenant_id = $1'];
   if (f.userId != null) where.push(`d.user_id = $${params.push(f.userId)}`);
   if (f.status != null) where.push(`d.status = $${params.push(f.status)}`);
+  // Literal, not bound: the planner matches the partial index's predicate only on the text it sees.
+  if (f.needsAttention != null) where.push(f.needsAttention ? 'd.needs_attention' : 'not d.needs_attention');
   if (f.afterId !== undefined) {
     where.push(
       `(d.created_at, d.id) < (select c.created_at, c.id from deposit c where c.id = $${params.push(f.afterId)} and c.tenant_id = $1)`,

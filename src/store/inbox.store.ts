@@ -33,7 +33,12 @@ export interface Delivery {
   body: string;
   /** The deposit it names, if it names one. */
   ref?: DepositRef;
+  /** A provider's delivery (the default) or its answer to our status request (`sync:` keys). */
+  source?: InboxSource;
 }
+
+/** `webhook_inbox.source`: who sent it, a provider on its own or a provider we asked. */
+export type InboxSource = 'WEBHOOK' | 'SYNC';
 
 /** A delivery as stored, with its deposit (if it names one that exists) locked. */
 export interface StoredDelivery {
@@ -59,8 +64,8 @@ export async function storeAndLock(c: pg.PoolClient, batch: Delivery[]): Promise
   >({
     name: 'store-batch',
     text: `with input as (
-         select * from unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::uuid[], $6::text[])
-           with ordinality as i(provider, dedupe_key, headers, body, ref_id, ref_pref, n)),
+         select * from unnest($1::text[], $2::text[], $3::jsonb[], $4::text[], $5::uuid[], $6::text[], $7::text[])
+           with ordinality as i(provider, dedupe_key, headers, body, ref_id, ref_pref, source, n)),
        ids as (
          select id from deposit where id = any($5::uuid[])
          union select d.id from input i join deposit d on d.provider = i.provider and d.provider_ref = i.ref_pref),
@@ -68,8 +73,8 @@ export async function storeAndLock(c: pg.PoolClient, batch: Delivery[]): Promise
          select ${DEPOSIT_COLUMNS} from deposit d
          where d.id = any(array(select id from ids)) order by d.id for update),
        stored as (
-         insert into webhook_inbox (provider, dedupe_key, headers, body)
-         select provider, dedupe_key, headers, body from input, (select count(*) from d) locked
+         insert into webhook_inbox (provider, dedupe_key, headers, body, source)
+         select provider, dedupe_key, headers, body, source from input, (select count(*) from d) locked
          order by provider, dedupe_key, n
          on conflict (provider, dedupe_key) do nothing returning id, provider, dedupe_key, received_at)
        select distinct on (s.id) s.id as inbox_id, s.provider as inbox_provider, s.dedupe_key as inbox_key,
@@ -84,6 +89,7 @@ export async function storeAndLock(c: pg.PoolClient, batch: Delivery[]): Promise
       batch.map((e) => e.body),
       refs.map((r) => (r?.by === 'id' ? r.depositId : null)),
       refs.map((r) => (r?.by === 'providerRef' ? r.providerRef : null)),
+      batch.map((e) => e.source ?? 'WEBHOOK'),
     ],
   });
   const byKey = new Map(rows.rows.map((r) => [`${r.inbox_provider}\u0000${r.inbox_key}`, r]));
@@ -106,9 +112,9 @@ export async function storeAndLock(c: pg.PoolClient, batch: Delivery[]): Promise
  */
 export async function storeUnapplied(sql: Sql, e: Delivery, error: string): Promise<string | undefined> {
   const stored = await sql.query<{ id: string }>(
-    `insert into webhook_inbox (provider, dedupe_key, headers, body, error) values ($1, $2, $3, $4, $5)
+    `insert into webhook_inbox (provider, dedupe_key, headers, body, error, source) values ($1, $2, $3, $4, $5, $6)
      on conflict (provider, dedupe_key) do nothing returning id`,
-    [e.provider, e.dedupeKey, JSON.stringify(e.headers), e.body, error],
+    [e.provider, e.dedupeKey, JSON.stringify(e.headers), e.body, error, e.source ?? 'WEBHOOK'],
   );
   return stored.rows[0] ? String(stored.rows[0].id) : undefined;
 }
@@ -150,6 +156,7 @@ export interface InboxRow {
   provider: string;
   body: string;
   received_at: Date | string;
+  source: InboxSource;
 }
 
 export interface RetrySchedule {
@@ -168,7 +175,7 @@ export async function dueForRetry(
   s: RetrySchedule & { minAgeMs: number; limit: number },
 ): Promise<InboxRow[]> {
   const rows = await sql.query<InboxRow>(
-    `select id, provider, body, received_at from webhook_inbox
+    `select id, provider, body, received_at, source from webhook_inbox
      where processed_at is null and provider = any($1::text[])
        and received_at < now() - make_interval(secs => greatest($2, $3 * (power(2, least(attempts, $4)) - 1)))
      order by attempts, id limit $5`,
@@ -216,7 +223,7 @@ export async function storedSince(
   limit: number,
 ): Promise<InboxRow[]> {
   const rows = await sql.query<InboxRow>(
-    `select id, provider, body, received_at from webhook_inbox
+    `select id, provider, body, received_at, source from webhook_inbox
      where provider = $1 and received_at >= $2 and id > $3 order by id limit $4`,
     [provider, since, afterId, limit],
   );

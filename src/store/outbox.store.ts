@@ -22,7 +22,11 @@ export interface StatusChangeRow {
 
 /**
  * Adds outbox rows for `changes` to a batch, ids in the order given (the order the changes
- * happened in), and the NOTIFY, sent when the transaction commits.
+ * happened in), and the NOTIFY, sent when the transaction commits. The same statement owes
+ * each new row to every enabled merchant webhook endpoint of its tenant (one
+ * `webhook_delivery` each, dispatched by `services/webhook-dispatcher.ts`): a change that
+ * commits has its deliveries, nothing in between can lose them. A tenant without endpoints
+ * costs one probe of the partial index `webhook_endpoint_enabled_idx` per row.
  */
 export function addStatusChanges(batch: BatchStatement, changes: readonly StatusChangeRow[]): void {
   if (changes.length === 0) return;
@@ -33,8 +37,16 @@ export function addStatusChanges(batch: BatchStatement, changes: readonly Status
         select tenant_id, deposit_id, user_id, status, previous_status
         from ${unnest(['uuid', 'uuid', 'text', 'text', 'text'])}
           with ordinality as v(tenant_id, deposit_id, user_id, status, previous_status, n)
-        order by n`,
+        order by n
+        returning id, tenant_id`,
       columns(changes, (c) => [c.deposit.tenantId, c.deposit.id, c.deposit.userId, c.to, c.from]),
+    )
+    .addCte(
+      'wd',
+      `insert into webhook_delivery (tenant_id, endpoint_id, outbox_id)
+        select ob.tenant_id, e.id, ob.id from ob join webhook_endpoint e on e.tenant_id = ob.tenant_id and e.enabled
+        on conflict (endpoint_id, outbox_id) do nothing`,
+      [],
     )
     .addOutput(`pg_notify($1, '')`, [OUTBOX_NOTIFY_CHANNEL]);
 }
@@ -68,16 +80,17 @@ export interface StatusMessage {
 }
 
 /** Columns of `outbox o join deposit d`: both the relay and the replay select exactly these. */
-const STATUS_CHANGE_COLUMNS = `o.seq, o.status as change_status, o.previous_status, o.occurred_at, ${DEPOSIT_COLUMNS}`;
+export const STATUS_CHANGE_COLUMNS = `o.seq, o.status as change_status, o.previous_status, o.occurred_at, ${DEPOSIT_COLUMNS}`;
 
-type StatusChangeSelected = DepositRow & {
+export type StatusChangeSelected = DepositRow & {
   seq: string;
   change_status: DepositStatus;
   previous_status: DepositStatus | null;
   occurred_at: string | Date;
 };
 
-function toMessage(r: StatusChangeSelected): StatusMessage {
+/** A row selected with `STATUS_CHANGE_COLUMNS` as the message the relay publishes (the merchant webhooks send it too). */
+export function toMessage(r: StatusChangeSelected): StatusMessage {
   const { tenantId, providerRef: _ref, expiresAt, createdAt, updatedAt, ...deposit } = depositFromRow(r);
   return {
     seq: String(r.seq),

@@ -38,7 +38,8 @@ describe('the production build', () => {
   let app: AppProcess | undefined;
   beforeAll(async () => {
     // npm puts node_modules/.bin first: tsc runs on the Node 22 of the `node` package, as in CI.
-    await promisify(execFile)('npm', ['run', 'build'], { cwd: ROOT });
+    // The server half only: rebuilding dist/console here would empty it under the console's tests.
+    await promisify(execFile)('npm', ['run', 'build:server'], { cwd: ROOT });
     db = await createTestDatabase('build');
   }, 180_000);
   afterAll(async () => {

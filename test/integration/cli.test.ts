@@ -39,7 +39,7 @@ describe('the command-line tools', () => {
     expect(key).toMatch(/^dgw_/);
     expect(secret).toMatch(/^hmac_/);
     const stored = await t.sql<{ key_hash: string }>(
-      `select k.key_hash from api_key k join tenant t on t.id = k.tenant_id where t.name = 'cli-tenant'`,
+      `select k.key_hash from api_key k join tenant t on t.id = k.tenant_id where t.name = 'cli-tenant' and k.role = 'APP'`,
     );
     expect(stored).toHaveLength(1);
     expect(stored[0].key_hash).not.toContain(key!);

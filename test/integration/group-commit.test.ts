@@ -74,9 +74,12 @@ describe('group commit of concurrent webhooks', () => {
 
   it('lets one bad event in a shared transaction cost only itself', async () => {
     const ids = await deposits(12, (i) => (i === 7 ? 'gc-overflow' : `gc-fine-${i}`));
+    // A balance one credit away from overflowing, written the only way Postgres allows: an entry.
+    const [spare] = await deposits(1, () => 'gc-overflow');
     await t.sql(
-      `insert into balance (id, tenant_id, user_id, currency, available) values (gen_random_uuid(), $1, 'gc-overflow', 'USD', '999999999999999999.9')`,
-      [tenantId],
+      `insert into ledger_entry (id, deposit_id, tenant_id, user_id, currency, amount, kind)
+       values (gen_random_uuid(), $2, $1, 'gc-overflow', 'USD', '999999999999999999.9', 'DEPOSIT')`,
+      [tenantId, spare],
     );
     const results = await Promise.all(ids.map((id) => ingestPaid(id, `gc-bad-${id}`)));
     expect(results.map((r) => r.status)).toEqual(ids.map(() => 'accepted'));

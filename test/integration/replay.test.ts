@@ -175,10 +175,15 @@ describe('replaying stored webhooks', () => {
   it('stores a delivery whose apply fails (a balance that would overflow), answers accepted, and applies it once the cause is gone', async () => {
     const id = await createDeposit({ userId: 'replay-overflow', currency: 'USD', amount: '25.00' });
     const tenant = await t.app.tenants.authenticate(t.apiKey);
-    await t.sql(
-      `insert into balance (id, tenant_id, user_id, currency, available) values (gen_random_uuid(), $1, 'replay-overflow', 'USD', '999999999999999999.9')`,
-      [tenant!.tenantId],
-    );
+    // A balance one credit away from overflowing, written the only way Postgres allows: an entry.
+    const spare = await createDeposit({ userId: 'replay-overflow', currency: 'USD', amount: '25.00' });
+    const entry = (amount: string, kind: string) =>
+      t.sql(
+        `insert into ledger_entry (id, deposit_id, tenant_id, user_id, currency, amount, kind)
+         values (gen_random_uuid(), $2, $1, 'replay-overflow', 'USD', $3, $4)`,
+        [tenant!.tenantId, spare, amount, kind],
+      );
+    await entry('999999999999999999.9', 'DEPOSIT');
     const body = fixtureFor('sandbox/paid.json', id);
     const webhookId = `msg_overflow_${id}`;
     await deliver('sandbox', body, webhookId);
@@ -188,7 +193,7 @@ describe('replaying stored webhooks', () => {
     expect(await status(id)).toBe('PENDING');
     expect(await t.sql('select * from ledger_entry where deposit_id = $1', [id])).toEqual([]);
 
-    await t.sql(`update balance set available = 0 where user_id = 'replay-overflow'`);
+    await entry('-999999999999999999.9', 'REVERSAL');
     expect(await t.app.processor.processPending(0)).toBe(1);
     expect(await status(id)).toBe('COMPLETED');
     const credits = await t.sql('select amount::text from ledger_entry where deposit_id = $1', [id]);

@@ -91,6 +91,12 @@ describe('expiry and the Redis intent', () => {
     const d = await settledAs(created.id, 'EXPIRED');
     expect(d).toMatchObject({ rejectionReason: null, receivedAmount: null, paymentState: null });
     expect(await c.outbox(created.id)).toEqual([{ status: 'EXPIRED', previous_status: 'PENDING' }]);
+    // Every change has an event: the gateway's own, with no delivery behind it.
+    expect(
+      await t.sql('select status, provider_status, source, inbox_id from deposit_event where deposit_id = $1', [
+        created.id,
+      ]),
+    ).toEqual([{ status: 'EXPIRED', provider_status: 'EXPIRED_BY_GATEWAY', source: 'SYSTEM', inbox_id: null }]);
     await eventually(async () => {
       const rows = await t.sql('select published_at from outbox where deposit_id = $1', [created.id]);
       return rows[0]?.published_at != null;
@@ -109,7 +115,8 @@ describe('expiry and the Redis intent', () => {
     expect(d).toMatchObject({ paymentState: 'CORRECT', rejectionReason: null, receivedAmount: '250' });
     // The same payment sent again as a new message: recorded, never credited twice.
     expect(await c.post('depasify', body)).toEqual({ status: 200, json: { status: 'accepted' } });
-    await eventually(async () => (await c.deposit(created.id)).events.length === 2);
+    // The sweeper's expiry (an event of its own, source SYSTEM), then the two payments.
+    await eventually(async () => (await c.deposit(created.id)).events.length === 3);
     expect(await c.credits(created.id)).toBe(1);
     expect(await c.balances('paid-in-time')).toEqual([{ currency: 'EUR', available: '250' }]);
     expect(await c.outbox(created.id)).toEqual([

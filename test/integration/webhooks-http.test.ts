@@ -682,10 +682,15 @@ describe('a stored event that fails on every attempt', () => {
     const id = await createDeposit(t, 'never-applies');
     // A balance the credit would overflow: applying fails, deterministically, until someone acts.
     const tenant = await t.app.tenants.authenticate(t.apiKey);
-    await t.sql(
-      `insert into balance (id, tenant_id, user_id, currency, available) values (gen_random_uuid(), $1, 'never-applies', 'USD', '999999999999999999.9')`,
-      [tenant!.tenantId],
-    );
+    // Written the only way Postgres allows a balance to change: an entry (of another deposit).
+    const spare = await createDeposit(t, 'never-applies');
+    const entry = (amount: string, kind: string) =>
+      t.sql(
+        `insert into ledger_entry (id, deposit_id, tenant_id, user_id, currency, amount, kind)
+         values (gen_random_uuid(), $2, $1, 'never-applies', 'USD', $3, $4)`,
+        [tenant!.tenantId, spare, amount, kind],
+      );
+    await entry('999999999999999999.9', 'DEPOSIT');
     const body = fixtureFor('sandbox/paid.json', id);
     const headers = signedHeaders(SECRETS.sandbox, body);
     expect(await t.postWebhook('sandbox', body, headers)).toEqual({ status: 200, json: { status: 'accepted' } });
@@ -735,7 +740,7 @@ describe('a stored event that fails on every attempt', () => {
     expect((await depositState(t, id)).status).toBe('PENDING');
 
     // Still there for `npm run replay` (force), which applies it once the cause is gone.
-    await t.sql(`update balance set available = 0 where user_id = 'never-applies'`);
+    await entry('-999999999999999999.9', 'REVERSAL');
     const [stored] = await t.sql('select id, provider, body, received_at from webhook_inbox where id = $1', [first.id]);
     expect(await t.app.processor.applyRow(stored, true)).toBe('applied');
     expect((await depositState(t, id)).status).toBe('COMPLETED');

@@ -34,7 +34,8 @@ const S = DepositStatus;
 const ALL_STATUSES = Object.values(DepositStatus);
 /** Contract rule 5, as written there. */
 const FORWARD = [S.PENDING, S.DETECTED, S.CONFIRMING, S.CONFIRMED, S.SCREENING, S.COMPLETED];
-const FINALS = [S.COMPLETED, S.REJECTED, S.EXPIRED, S.FAILED];
+/** REVERSED (an operator's reversal of a completed deposit) is final too; no provider event reaches it. */
+const FINALS = [S.COMPLETED, S.REJECTED, S.EXPIRED, S.FAILED, S.REVERSED];
 
 const EXPIRES_AT = new Date('2026-01-01T12:00:00.000Z');
 const BEFORE_EXPIRY = new Date(EXPIRES_AT.getTime() - 60_000);
@@ -81,6 +82,9 @@ function expectedStatus(from: DepositStatus, e: DepositEventInput): DepositStatu
     case 'payment':
       // Rule 2's first exception: an on-time payment completes an EXPIRED deposit.
       return !final || from === S.EXPIRED ? S.COMPLETED : from;
+    case 'paid-unreported':
+      // A completion without an amount: CONFIRMED at most (test/unit/sync-rules.test.ts).
+      return !final && FORWARD.indexOf(S.CONFIRMED) > FORWARD.indexOf(from) ? S.CONFIRMED : from;
   }
 }
 
@@ -97,13 +101,13 @@ describe('the order of deposit statuses', () => {
     expect(FORWARD.map(rank)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
-  it('counts exactly COMPLETED, REJECTED, EXPIRED and FAILED as final', () => {
+  it('counts exactly COMPLETED, REJECTED, EXPIRED, FAILED and REVERSED as final', () => {
     expect([...FINAL].sort()).toEqual([...FINALS].sort());
     for (const s of ALL_STATUSES) expect(isFinal(s)).toBe(FINALS.includes(s));
   });
 
-  it('ranks REJECTED, EXPIRED and FAILED after every step of progress', () => {
-    for (const s of [S.REJECTED, S.EXPIRED, S.FAILED]) expect(rank(s)).toBeGreaterThan(rank(S.SCREENING));
+  it('ranks REJECTED, EXPIRED, FAILED and REVERSED after every step of progress', () => {
+    for (const s of [S.REJECTED, S.EXPIRED, S.FAILED, S.REVERSED]) expect(rank(s)).toBeGreaterThan(rank(S.SCREENING));
   });
 
   /**
@@ -122,6 +126,8 @@ describe('the order of deposit statuses', () => {
       [S.REJECTED]: payment('10', 'USD', AFTER_EXPIRY),
       [S.EXPIRED]: event({ effect: 'expire', status: S.EXPIRED }),
       [S.FAILED]: event({ effect: 'fail', status: S.FAILED }),
+      // No provider event asks for REVERSED: the nearest is a record of it.
+      [S.REVERSED]: event({ effect: 'record', status: S.REVERSED }),
     };
     return decide(deposit({ status: from }), ask[to], AFTER_EXPIRY, BEFORE_EXPIRY).changes.at(-1)?.to === to;
   }
@@ -131,6 +137,8 @@ describe('the order of deposit statuses', () => {
     const forward =
       !FINALS.includes(from) &&
       to !== S.PENDING &&
+      // Only an operator's resolution reverses a deposit.
+      to !== S.REVERSED &&
       (FINALS.includes(to) || FORWARD.indexOf(to) > FORWARD.indexOf(from));
     expect(movesForward(from, to)).toBe(forward);
   });

@@ -17,6 +17,8 @@ export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgres://postgres@127.
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export const TEST_API_KEY = 'test_api_key_0123456789abcdef';
+/** The tenant `default`'s OPERATOR key in tests (BOOTSTRAP_OPERATOR_KEY): `t.gql(doc, vars, { apiKey: TEST_OPERATOR_KEY })`. */
+export const TEST_OPERATOR_KEY = 'test_operator_key_0123456789abcdef';
 
 /** Standard Webhooks secrets (`whsec_` + base64) and instap's raw key used by every test app. */
 export const SECRETS = {
@@ -103,6 +105,8 @@ export interface TestApp {
   gatewayUrl: string;
   webhookUrl: string;
   apiKey: string;
+  /** An OPERATOR key of the same tenant (`default`). */
+  operatorKey: string;
   /** A direct Redis client for assertions (TTL, flush of this prefix...). */
   redis: Redis;
   /** Sends a typed document over HTTP as a client would. */
@@ -138,6 +142,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     REDIS_URL: REDIS_URL,
     REDIS_KEY_PREFIX: prefix,
     BOOTSTRAP_API_KEY: TEST_API_KEY,
+    BOOTSTRAP_OPERATOR_KEY: TEST_OPERATOR_KEY,
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     SWEEP_INTERVAL_MS: '200',
     DB_POOL_MAX: '6',
@@ -169,6 +174,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     gatewayUrl,
     webhookUrl,
     apiKey: TEST_API_KEY,
+    operatorKey: TEST_OPERATOR_KEY,
     redis,
     async gql(doc, variables, o = {}) {
       const headers: Record<string, string> = { 'content-type': 'application/json', ...o.headers };

@@ -23,7 +23,12 @@ function keyOf(secret: string): Buffer {
   return key;
 }
 
-function signature(key: Buffer, id: string, timestamp: string, body: string | Buffer): string {
+/**
+ * The scheme's one HMAC: base64 HMAC-SHA256 of `${id}.${timestamp}.${body}` under `key`. Both
+ * directions use it: verifying what providers send, and signing the merchant webhooks
+ * (`lib/outbound/sign.ts`).
+ */
+export function standardWebhookDigest(key: Buffer, id: string, timestamp: string, body: string | Buffer): string {
   // The body goes in as bytes: decoding and re-encoding would change what was signed.
   return createHmac('sha256', key)
     .update(`${id}.${timestamp}.`)
@@ -33,7 +38,7 @@ function signature(key: Buffer, id: string, timestamp: string, body: string | Bu
 
 /** `v1,<signature>` for a delivery, as a provider would send it in `webhook-signature`. */
 export function signStandardWebhook(secret: string, id: string, timestamp: number, body: string | Buffer): string {
-  return `v1,${signature(keyOf(secret), id, String(timestamp), body)}`;
+  return `v1,${standardWebhookDigest(keyOf(secret), id, String(timestamp), body)}`;
 }
 
 /**
@@ -71,7 +76,7 @@ export function verifyStandardWebhook(
   }
 
   // Signed with the header text as sent, so the check never depends on how we would format the number.
-  const expected = signature(keyOf(secret), id, timestamp, body);
+  const expected = standardWebhookDigest(keyOf(secret), id, timestamp, body);
   for (const entry of signatures.split(' ')) {
     const comma = entry.indexOf(',');
     if (comma === -1 || entry.slice(0, comma) !== 'v1') continue;

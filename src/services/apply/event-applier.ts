@@ -3,6 +3,7 @@ import type { IntentStore } from '../../bus/intent-store.js';
 import { isStorageUnavailable, isTransient } from '../../db/errors.js';
 import { inTransaction } from '../../db/sql.js';
 import { applyPatch, decide, moneyFor, type Decision } from '../../domain/apply-rules.js';
+import { EventSource } from '../../domain/audit.js';
 import { DepositStatus } from '../../domain/deposit-status.js';
 import type { NormalizedEvent } from '../../domain/events.js';
 import type { Logger } from '../../observability/logger.js';
@@ -16,6 +17,7 @@ import {
   storeUnapplied,
   type Delivery,
   type InboxOutcome,
+  type InboxSource,
 } from '../../store/inbox.store.js';
 import { addCredits, creditedBy, type Credit } from '../../store/ledger.store.js';
 import { addStatusChanges, type StatusChangeRow } from '../../store/outbox.store.js';
@@ -32,6 +34,8 @@ export interface StoredEvent {
   event: NormalizedEvent;
   /** The webhook request that delivered it (its log lines carry the same id); absent for replays. */
   requestId?: string;
+  /** A provider's delivery (absent: the same) or its answer to a status sync (timeline source SYNC). */
+  source?: InboxSource;
 }
 
 /** A verified webhook not stored yet: what the sidecar hands over. */
@@ -124,9 +128,9 @@ export class EventApplier {
         const fresh: Locked[] = [];
         stored.forEach((s, i) => {
           if (s === 'duplicate') return;
-          const { provider, event, requestId } = events[i];
+          const { provider, event, requestId, source } = events[i];
           const { inboxId, receivedAt, deposit } = s;
-          fresh.push({ stored: { inboxId, provider, receivedAt, event, requestId }, deposit });
+          fresh.push({ stored: { inboxId, provider, receivedAt, event, requestId, source }, deposit });
         });
         const applied = (await this.applyAll(c, fresh, now)).values();
         return stored.map((s) =>
@@ -201,7 +205,13 @@ export class EventApplier {
         const deposit = current.get(locked.id) ?? locked;
         const decision = decide(deposit, e, stored.receivedAt, now);
         const outcome: ApplyOutcome = Object.keys(decision.patch).length > 0 ? 'applied' : 'unchanged';
-        timeline.push({ deposit, stored, event: e, money: moneyFor(deposit, e) });
+        timeline.push({
+          deposit,
+          stored,
+          event: e,
+          money: moneyFor(deposit, e),
+          ...(stored.source === 'SYNC' && { audit: { source: EventSource.SYNC } }),
+        });
         const after = applyPatch(deposit, decision.patch);
         current.set(deposit.id, after);
         if (outcome === 'applied') updated.set(deposit.id, after);
