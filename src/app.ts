@@ -1,3 +1,8 @@
+/*
+ * Longer than 300 lines on purpose: this is the composition root, the one place that builds
+ * every service and background worker for a role, so it grows by a few lines with each
+ * feature. The helpers below it (database, bus, secrets) keep `wire` a flat list of steps.
+ */
 import 'reflect-metadata';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Redis } from 'ioredis';
