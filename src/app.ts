@@ -302,7 +302,7 @@ async function wire(
 function announceDevelopmentKeys(config: Config, logger: Logger, role: Role): void {
   if (config.isProduction || role === 'cli') return;
   const keys: Record<string, string> = {};
-  if (config.bootstrapApiKey === DEV_API_KEY) keys.apiKey = DEV_API_KEY;
+  if (config.bootstrapApiKey === DEV_API_KEY) keys.appKey = DEV_API_KEY;
   if (config.bootstrapOperatorKey === DEV_OPERATOR_KEY) keys.operatorKey = DEV_OPERATOR_KEY;
   if (Object.keys(keys).length === 0) return;
   logger.warn(
