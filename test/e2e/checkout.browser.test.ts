@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CreateDepositDocument, DepositDocument } from '../generated/graphql.js';
+import { CHROMIUM, launchChromium } from '../utils/browser.js';
 import { startTestApp, uniqueName, type TestApp } from '../utils/harness.js';
 
 /**
@@ -9,7 +9,6 @@ import { startTestApp, uniqueName, type TestApp } from '../utils/harness.js';
  * playwright-core (no browser downloads work here). The page subscribes over
  * graphql-ws with the deposit's client token and shows the live status.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/checkout-completed.png';
 
 describe('the sandbox checkout page in Chromium', () => {
@@ -21,20 +20,7 @@ describe('the sandbox checkout page in Chromium', () => {
   beforeAll(async () => {
     t = await startTestApp();
     // A missing Chromium fails every test with the reason (see `openCheckout`); it never skips them.
-    if (!existsSync(CHROMIUM)) return;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterEach(async () => {

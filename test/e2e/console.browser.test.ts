@@ -5,9 +5,10 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CreateDepositDocument, type CreateDepositInput } from '../generated/graphql.js';
+import { CHROMIUM, launchChromium } from '../utils/browser.js';
 import {
   SECRETS,
   startTestApp,
@@ -25,7 +26,6 @@ import { signedHeaders } from '../utils/signing.js';
  * a real test app's gateway serves at /console/ (src/gateway/console.ts), with its
  * Content-Security-Policy. Any CSP violation or page error fails the test that caused it.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const BUILT = path.join(ROOT, 'dist', 'console');
 
@@ -125,20 +125,7 @@ describe('the operator console in Chromium', () => {
     // default outside production, said here since the test depends on it).
     t = await startTestApp({ env: { OUTBOUND_ALLOW_PRIVATE_URLS: 'true' } });
     // A missing Chromium fails every test with the reason (see `open`); it never skips them.
-    if (!existsSync(CHROMIUM)) return;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 180_000);
 
   afterEach(async () => {

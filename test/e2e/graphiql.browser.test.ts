@@ -1,8 +1,8 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_API_KEY } from '../../src/config.js';
 import { CreateDepositDocument } from '../generated/graphql.js';
+import { CHROMIUM, launchChromium } from '../utils/browser.js';
 import { startTestApp, uniqueName, type TestApp } from '../utils/harness.js';
 
 /**
@@ -10,7 +10,6 @@ import { startTestApp, uniqueName, type TestApp } from '../utils/harness.js';
  * driven by playwright-core as the checkout page's test does. Development shape: the
  * well-known development key is pre-filled in the headers editor.
  */
-const CHROMIUM = '/usr/bin/chromium';
 const SCREENSHOT = '/tmp/graphiql.png';
 
 describe('the GraphQL IDE in Chromium', () => {
@@ -21,20 +20,7 @@ describe('the GraphQL IDE in Chromium', () => {
   beforeAll(async () => {
     t = await startTestApp({ env: { NODE_ENV: 'development', BOOTSTRAP_API_KEY: DEV_API_KEY } });
     // A missing Chromium fails the test with the reason (see `open`); it never skips it.
-    if (!existsSync(CHROMIUM)) return;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterEach(async () => {

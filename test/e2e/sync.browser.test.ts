@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateDepositDocument, SyncDepositDocument } from '../generated/graphql.js';
+import { CHROMIUM, launchChromium } from '../utils/browser.js';
 import { startTestApp, uniqueName, type TestApp } from '../utils/harness.js';
 
 /**
@@ -10,7 +10,6 @@ import { startTestApp, uniqueName, type TestApp } from '../utils/harness.js';
  * webhook was lost); the deposit waits; a sync (by hand, or the sidecar's automatic one) reads
  * the sandbox's books, and the page shows COMPLETED live.
  */
-const CHROMIUM = '/usr/bin/chromium';
 
 describe('recovering a payment made without notifying, on the checkout page in Chromium', () => {
   let browser: Browser | undefined;
@@ -18,11 +17,7 @@ describe('recovering a payment made without notifying, on the checkout page in C
 
   beforeAll(async () => {
     // A missing Chromium fails every test with the reason (see `openCheckout`); it never skips them.
-    if (!existsSync(CHROMIUM)) return;
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
