@@ -3,9 +3,11 @@ import { createHash, randomUUID } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEV_OPERATOR_KEY } from '../../src/config.js';
-import { createOrm } from '../../src/db/orm.js';
+import { createOrm, poolOf } from '../../src/db/orm.js';
+import { SOCKET_KEY_CHECK_MS } from '../../src/gateway/key-watch.js';
+import { KEY_CACHE_TTL_MS } from '../../src/services/tenants.service.js';
 import {
   ApiKeysDocument,
   BalancesDocument,
@@ -14,7 +16,14 @@ import {
   DepositStatusChangedDocument,
   RevokeApiKeyDocument,
 } from '../generated/graphql.js';
-import { createTestDatabase, eventually, REDIS_URL, startTestApp, type TestApp } from '../utils/harness.js';
+import {
+  createTestDatabase,
+  eventually,
+  REDIS_URL,
+  settlesWithin,
+  startTestApp,
+  type TestApp,
+} from '../utils/harness.js';
 import { connectWs, type WsConnection } from '../utils/ws-client.js';
 
 /**
@@ -50,6 +59,11 @@ describe('API keys and roles', () => {
   };
   const balancesWith = (apiKey: string) => t.gql(BalancesDocument, { userId: 'nobody' }, { apiKey });
   const newTenant = async (name: string) => t.app.tenants.create(name);
+  /** Every statement the app has sent to Postgres has finished (its pool has nothing in flight or queued). */
+  const appPoolIdle = async () => {
+    const pool = await poolOf(t.app.orm);
+    await eventually(async () => pool.waitingCount === 0 && pool.idleCount === pool.totalCount);
+  };
 
   it('the bootstrap keys: BOOTSTRAP_API_KEY is an APP key labelled bootstrap, BOOTSTRAP_OPERATOR_KEY an OPERATOR key', async () => {
     const res = await t.gql(ApiKeysDocument, {}, { apiKey: t.operatorKey });
@@ -219,11 +233,15 @@ describe('API keys and roles', () => {
       (await t.gql(ApiKeysDocument, {}, { apiKey: t.operatorKey })).data!.apiKeys.find((k) => k.id === apiKey.id)!
         .lastUsedAt;
     expect(await lastUsed()).toBeNull();
+    const before = Date.now();
     expect((await balancesWith(key)).status).toBe(200);
     const first = await eventually(lastUsed);
-    expect(Date.now() - Date.parse(first)).toBeLessThan(60_000);
+    // The time of that use (the value stored, not a measure of speed).
+    expect(Date.parse(first)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(first)).toBeLessThanOrEqual(Date.now());
     for (let i = 0; i < 5; i++) expect((await balancesWith(key)).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 300));
+    // The write is not awaited by the request: wait until every statement sent has finished.
+    await appPoolIdle();
     expect(await lastUsed()).toBe(first);
   });
 
@@ -237,11 +255,15 @@ describe('API keys and roles', () => {
     const bystander = connectWs(t.gatewayUrl, { apiKey: t.apiKey });
     sockets.push(bystander);
     await bystander.connected;
-    const started = Date.now();
-    expect((await t.gql(RevokeApiKeyDocument, { id: apiKey.id }, { apiKey: t.operatorKey })).errors).toBeUndefined();
-    const closed = await ws.closed;
-    expect(closed.code).toBe(4403);
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // The periodic check (revocations made on other gateways) sees nothing: only the revocation here can close it.
+    const periodic = vi.spyOn(t.app.tenants, 'revokedAmong').mockResolvedValue(new Set());
+    try {
+      expect((await t.gql(RevokeApiKeyDocument, { id: apiKey.id }, { apiKey: t.operatorKey })).errors).toBeUndefined();
+      const closed = await settlesWithin(ws.closed, 10_000, "the revoked key's socket closing");
+      expect(closed.code).toBe(4403);
+    } finally {
+      periodic.mockRestore();
+    }
     expect(bystander.closes).toEqual([]);
     // And the key cannot open a new one.
     const again = connectWs(t.gatewayUrl, { apiKey: key });
@@ -268,6 +290,9 @@ describe('API keys and roles', () => {
     });
 
     it('a key revoked on one gateway is refused by the other within 10 seconds, and its sockets there close with 4403', async () => {
+      // What bounds it: the other gateway's key cache and its socket check, each inside the contract's 10 s.
+      expect(KEY_CACHE_TTL_MS).toBeLessThan(10_000);
+      expect(SOCKET_KEY_CHECK_MS).toBeLessThan(10_000);
       const { key, apiKey } = await createKey('APP', 'two gateways');
       const other = (apiKey: string) =>
         fetch(`${g2.gatewayUrl}/graphql`, {
@@ -281,17 +306,12 @@ describe('API keys and roles', () => {
       await ws.connected;
       ws.subscribe(DepositStatusChangedDocument, {});
 
-      const started = Date.now();
       expect((await t.gql(RevokeApiKeyDocument, { id: apiKey.id }, { apiKey: t.operatorKey })).errors).toBeUndefined();
       expect((await balancesWith(key)).status).toBe(401); // at once where it was revoked
-      await eventually(async () => (await other(key)).status === 401, 10_000, 100);
-      expect(Date.now() - started).toBeLessThan(10_000);
-      const closed = await Promise.race([
-        ws.closed,
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('socket still open')), 10_000)),
-      ]);
+      // Deadlines for the waits only, with room for a loaded machine; the bound is the settings above.
+      await eventually(async () => (await other(key)).status === 401, 12_000, 100);
+      const closed = await settlesWithin(ws.closed, 12_000, 'the socket on the other gateway closing');
       expect(closed.code).toBe(4403);
-      expect(Date.now() - started).toBeLessThan(10_000);
     });
   });
 });

@@ -20,6 +20,8 @@ export interface RecordedRequest {
   path: string;
   headers: IncomingMessage['headers'];
   body: string;
+  /** Set when the client closed the connection before the answer was sent (it gave up: a timeout, an abort). */
+  abandoned: boolean;
 }
 
 export interface FakeProviderApi {
@@ -51,7 +53,17 @@ export async function startFakeProviderApi(): Promise<FakeProviderApi> {
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
       const path = req.url ?? '/';
-      fake.requests.push({ method: req.method ?? '', path, headers: req.headers, body });
+      const recorded: RecordedRequest = {
+        method: req.method ?? '',
+        path,
+        headers: req.headers,
+        body,
+        abandoned: false,
+      };
+      fake.requests.push(recorded);
+      res.on('close', () => {
+        if (!res.writableFinished) recorded.abandoned = true;
+      });
       const send = (a: FakeAnswer) => {
         const go = () => {
           if (res.destroyed) return;

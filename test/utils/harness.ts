@@ -237,3 +237,21 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }
+
+/**
+ * `promise`, or a failure naming `what` if it has not settled after `timeoutMs`. For a step that
+ * can only end if the code under test does something (aborts a request, gives up on a server that
+ * never answers): without it a regression hangs until the test's timeout with no message. The
+ * bound is generous on purpose: it is a deadline for a wait, not a measure of speed.
+ */
+export async function settlesWithin<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: still waiting after ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

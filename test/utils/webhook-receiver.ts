@@ -9,8 +9,11 @@ export interface ReceivedWebhook {
   at: number;
 }
 
-/** What the receiver does with a request: the status to answer, after an optional delay; `hang` never answers. */
-export type ReceiverAnswer = { status: number; delayMs?: number } | 'hang';
+/**
+ * What the receiver does with a request: the status to answer, after an optional delay or once
+ * `after` settles (a test holds the answer as long as it needs); `hang` never answers.
+ */
+export type ReceiverAnswer = { status: number; delayMs?: number; after?: Promise<unknown> } | 'hang';
 
 /**
  * A merchant's endpoint: a real HTTP server on 127.0.0.1 that records every request and
@@ -70,10 +73,15 @@ export async function startReceiver(
         hanging.add(res);
         return;
       }
-      setTimeout(() => {
+      const send = () => {
+        if (res.destroyed) return;
         res.writeHead(a.status, { 'content-type': 'text/plain' });
         res.end('secret response body that must never be stored');
-      }, a.delayMs ?? 0);
+      };
+      if (a.after) {
+        hanging.add(res);
+        void a.after.finally(send);
+      } else setTimeout(send, a.delayMs ?? 0);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
