@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { LookupAll } from '../lib/outbound/address-policy.js';
 import { ConcurrencyLimiter } from '../lib/outbound/concurrency.js';
 import { deliver } from '../lib/outbound/deliver.js';
+import { PinnedAgents } from '../lib/outbound/pinned-agents.js';
 import { AUTO_DISABLE_AFTER_MS, nextAttemptDelay, type RetrySchedule } from '../lib/outbound/retry-schedule.js';
 import { signedHeaders } from '../lib/outbound/sign.js';
 import type { Logger } from '../observability/logger.js';
@@ -96,6 +97,8 @@ export function webhookBody(eventType: string, m: StatusMessage): string {
  */
 export class WebhookDispatcher {
   private readonly limiter: ConcurrencyLimiter;
+  /** Keep-alive connections to the endpoints, per checked address set: no TCP handshake per delivery. */
+  private readonly agents: PinnedAgents;
   private readonly abort = new AbortController();
   /** Endpoints with requests in flight here (their free capacity is passed to the claim). */
   private readonly busy = new Set<string>();
@@ -113,6 +116,7 @@ export class WebhookDispatcher {
 
   constructor(private readonly o: WebhookDispatcherOptions) {
     this.limiter = new ConcurrencyLimiter({ maxInFlight: o.maxInFlight, maxPerKey: o.maxInFlightPerEndpoint });
+    this.agents = new PinnedAgents({ maxSockets: o.maxInFlightPerEndpoint });
   }
 
   start(): void {
@@ -133,6 +137,7 @@ export class WebhookDispatcher {
     this.abort.abort(new Error('dispatcher stopping'));
     await this.running;
     await this.limiter.onIdle();
+    this.agents.destroy();
     clearTimeout(this.flushTimer);
     await this.flushSuccesses();
   }
@@ -244,6 +249,7 @@ export class WebhookDispatcher {
         lookup: this.o.lookup,
         signal: this.abort.signal,
         timeoutMs: this.o.timeoutMs,
+        agents: this.agents,
       });
       // Stopping: nothing is written, the lease runs out and the delivery is sent again (same webhook-id).
       if (!outcome.ok && this.abort.signal.aborted) return;

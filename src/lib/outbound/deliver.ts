@@ -3,6 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 import { checkUrl, UnsafeUrlError, type LookupAll } from './address-policy.js';
+import type { PinnedAgents } from './pinned-agents.js';
 
 /**
  * One attempt of a merchant webhook: a POST to the tenant's URL under the
@@ -41,6 +42,8 @@ export interface DeliverOptions {
   signal?: AbortSignal;
   /** Certificate authorities to trust instead of Node's bundle (tests; a private CA in development). */
   ca?: string | Buffer;
+  /** Keep-alive connections per origin and checked addresses (`pinned-agents.ts`); a connection per attempt when absent. */
+  agents?: PinnedAgents;
 }
 
 export interface DeliveryOutcome {
@@ -132,7 +135,13 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /** Sends the request and resolves with the response status once at most `MAX_RESPONSE_BYTES` of the body are read. */
-function post(url: URL, addresses: readonly string[], options: DeliverOptions, signal: AbortSignal): Promise<number> {
+function post(
+  url: URL,
+  addresses: readonly string[],
+  options: DeliverOptions,
+  signal: AbortSignal,
+  pooled = options.agents !== undefined && options.ca === undefined,
+): Promise<number> {
   const body = typeof options.body === 'string' ? Buffer.from(options.body, 'utf8') : options.body;
   const headers: Record<string, string> = { 'user-agent': USER_AGENT };
   for (const [name, value] of Object.entries(options.headers)) {
@@ -155,32 +164,39 @@ function post(url: URL, addresses: readonly string[], options: DeliverOptions, s
           : undefined,
       method: 'POST',
       headers,
-      // A fresh agent per attempt: a pooled socket would have been connected under an earlier check.
-      agent: false,
+      // Without a pool, a fresh agent per attempt; a pool's sockets were connected to one of these very addresses.
+      agent: pooled ? options.agents!.for(url, addresses, pinnedLookup) : false,
       lookup: pinnedLookup(addresses),
       signal,
       ...(options.ca === undefined ? {} : { ca: options.ca }),
     });
     let status: number | undefined;
     // After the status line a failure changes nothing (a broken or stalled body, the deadline): the endpoint answered.
-    request.on('error', (err) => (status === undefined ? reject(err) : resolve(status)));
+    request.on('error', (err) => {
+      // A pooled socket the endpoint closed as it was reused: once more on a connection of its own.
+      if (status === undefined && pooled && request.reusedSocket && !signal.aborted) {
+        post(url, addresses, options, signal, false).then(resolve, reject);
+      } else if (status === undefined) reject(err);
+      else resolve(status);
+    });
     request.on('response', (response) => {
       status = response.statusCode ?? 0;
       let read = 0;
       let settled = false;
-      const done = () => {
+      // A body read to its end leaves a pooled socket to the pool; anything else closes it.
+      const done = (complete = false) => {
         if (settled) return;
         settled = true;
-        request.destroy();
+        if (!(complete && pooled)) request.destroy();
         resolve(status ?? 0);
       };
       response.on('data', (chunk: Buffer) => {
         read += chunk.length;
         if (read >= MAX_RESPONSE_BYTES) done();
       });
-      response.on('end', done);
-      response.on('close', done);
-      response.on('error', done);
+      response.on('end', () => done(true));
+      response.on('close', () => done());
+      response.on('error', () => done());
     });
     request.end(body);
   });
