@@ -1,22 +1,14 @@
 import { DriverException } from '@mikro-orm/core';
 import { GraphQLError } from 'graphql';
-import type { MiddlewareFn } from 'type-graphql';
 import { isStorageUnavailable } from '../db/errors.js';
 import { AppError } from '../lib/errors.js';
 
 /**
  * Service errors carry a literal `code`; GraphQL puts it in `extensions.code`
  * (with `field` for BAD_USER_INPUT). A database that is away is SERVICE_UNAVAILABLE,
- * not an internal error. Runs on HTTP and on graphql-ws alike.
+ * not an internal error. Applied to every resolver of the schema (`gateway/schema.ts`),
+ * so on HTTP and on graphql-ws alike; other errors are returned as they are.
  */
-export const mapErrors: MiddlewareFn = async (_action, next) => {
-  try {
-    return await next();
-  } catch (err) {
-    throw toGraphQLError(err);
-  }
-};
-
 export function toGraphQLError(err: unknown): unknown {
   if (err instanceof AppError) {
     return new GraphQLError(err.message, { originalError: err, extensions: { code: err.code, ...err.details } });

@@ -18,7 +18,7 @@ interface StatusArgs {
  * arguments); a client token sees its one deposit and nothing else.
  */
 async function subscribe(data: SubscribeResolverData<unknown, StatusArgs, GraphQLContext>) {
-  // type-graphql's middlewares (mapErrors) do not wrap a `subscribe` function: map the typed errors here,
+  // The schema's error mapping (gateway/schema.ts) wraps resolvers, not a `subscribe` function: map the typed errors here,
   // or FORBIDDEN and BAD_USER_INPUT would reach the client without their code.
   try {
     return await openStream(data);

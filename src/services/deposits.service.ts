@@ -19,7 +19,7 @@ import { isUuid } from '../lib/ids.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { isProviderName } from '../providers/index.js';
-import type { PaymentStarter, StartPaymentRequest } from '../providers/provider.js';
+import type { PaymentStarter, StartPaymentRequest, StartPaymentResult } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { findDeposit, insertDeposit, listDeposits, type DepositRecord } from '../store/deposits.store.js';
 import { claimKey } from '../store/idempotency.store.js';
@@ -93,10 +93,10 @@ export class DepositService {
     if (refusal) throw new BadUserInputError(refusal.field, refusal.message);
     if (await isRejected(this.d.pool, input.userId)) throw new UserNotVerifiedError();
 
-    // Intent and provider first, then the deposit in one statement. Without a key there is
-    // nothing to coordinate, so no transaction either (the hot path's two statements go to
-    // the pool as prepared statements); with one, the key and the deposit commit together
-    // (and a concurrent request with the key waits for them).
+    // Provider first (the deposit stores its checkout), then the deposit in one statement, the
+    // intent written meanwhile. Without a key there is nothing to coordinate, so no transaction
+    // either (the hot path's two statements go to the pool as prepared statements); with one,
+    // the key and the deposit commit together (and a concurrent request with the key waits for them).
     const make = (sql: pg.Pool | pg.PoolClient) => this.make(sql, tenantId, input, request, starter);
     let replayed = false;
     try {
@@ -128,12 +128,29 @@ export class DepositService {
     request: StartPaymentRequest,
     starter: PaymentStarter,
   ): Promise<DepositRecord> {
-    const [, started] = await Promise.all([
-      this.writeIntent(request.depositId, tenantId, input),
-      starter.start(request, AbortSignal.timeout(this.d.providerTimeoutMs)).catch((err: unknown) => {
-        throw err instanceof AppError ? err : new ProviderUnavailableError(input.provider, (err as Error).message);
-      }),
-    ]);
+    // The intent is written while the provider is asked and the deposit inserted: one Redis round
+    // trip overlapping the rest, not one more in line. It never rejects (Redis away is logged), and
+    // it is awaited before this returns or throws, so the caller's clean-up comes after it.
+    const intent = this.writeIntent(request.depositId, tenantId, input);
+    try {
+      const started = await starter
+        .start(request, AbortSignal.timeout(this.d.providerTimeoutMs))
+        .catch((err: unknown) => {
+          throw err instanceof AppError ? err : new ProviderUnavailableError(input.provider, (err as Error).message);
+        });
+      return await this.insert(sql, tenantId, input, request, started);
+    } finally {
+      await intent;
+    }
+  }
+
+  private insert(
+    sql: pg.Pool | pg.PoolClient,
+    tenantId: string,
+    input: CreateDepositInput,
+    request: StartPaymentRequest,
+    started: StartPaymentResult,
+  ): Promise<DepositRecord> {
     return insertDeposit(sql, {
       id: request.depositId,
       tenantId,

@@ -22,14 +22,16 @@ export async function claimKey(
   c: pg.PoolClient,
   k: KeyClaim,
 ): Promise<{ requestHash: string; depositId: string } | undefined> {
-  const claimed = await c.query(
-    `insert into idempotency_key (id, tenant_id, key, request_hash, deposit_id, expires_at) values ($1, $2, $3, $4, $5, $6)
+  // Prepared (named): createDeposit with a key runs it on every request.
+  const claimed = await c.query({
+    name: 'idempotency-claim',
+    text: `insert into idempotency_key (id, tenant_id, key, request_hash, deposit_id, expires_at) values ($1, $2, $3, $4, $5, $6)
      on conflict (tenant_id, key) do update
        set request_hash = excluded.request_hash, deposit_id = excluded.deposit_id, created_at = now(), expires_at = excluded.expires_at
        where idempotency_key.expires_at < now()
      returning deposit_id`,
-    [randomUUID(), k.tenantId, k.key, k.requestHash, k.depositId, k.expiresAt],
-  );
+    values: [randomUUID(), k.tenantId, k.key, k.requestHash, k.depositId, k.expiresAt],
+  });
   if (claimed.rows.length > 0) return undefined;
   const rows = await c.query<{ request_hash: string; deposit_id: string }>(
     'select request_hash, deposit_id from idempotency_key where tenant_id = $1 and key = $2',
