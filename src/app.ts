@@ -41,6 +41,7 @@ import { WebhookIntake } from './services/webhook-intake.js';
 import { WebhookDispatcher } from './services/webhook-dispatcher.js';
 import { WebhookEndpointService } from './services/webhook-endpoints.service.js';
 import { createWebhookServer, type WebhookServer } from './webhooks/server.js';
+import { setStatusTrace } from './lib/trace.js';
 
 /** What a process runs; `cli` wires the services for a command and serves nothing. */
 export type Role = 'gateway' | 'webhooks' | 'all' | 'cli';
@@ -103,6 +104,7 @@ async function wire(
 ): Promise<RunningApp> {
   const runGateway = role === 'gateway' || role === 'all';
   const runWebhooks = role === 'webhooks' || role === 'all';
+  setStatusTrace(config.statusTrace);
 
   const databaseUrl = await databaseUrlFor(config, role, logger, closers);
   const db: DbOptions = { databaseUrl, ...config.db, applicationName: `deposit-gateway:${role}` };

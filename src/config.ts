@@ -66,6 +66,8 @@ const CoreEnv = z.object({
   WEBHOOK_TRANSACTIONS: positiveInt.max(100).default(4),
   /** Verified-or-not webhook requests per provider and client address per minute. */
   WEBHOOK_RATE_LIMIT_PER_MINUTE: positiveInt.default(6000),
+  /** Diagnostics: each status change carries when it passed each stage (`lib/trace.ts`); off by default. */
+  STATUS_TRACE: z.enum(['0', '1'], { error: 'must be 0 or 1' }).default('0'),
   /** The provider of a createDeposit that names none; checked against the configuration in loadConfig. */
   DEFAULT_PROVIDER: z.enum(PROVIDER_NAMES, { error: `must be one of ${PROVIDER_NAMES.join(', ')}` }).optional(),
   /** Merchant webhooks: whether endpoint URLs may reach private, loopback, link-local... addresses (default by NODE_ENV). */
@@ -139,6 +141,8 @@ export interface CoreConfig {
   webhookRateLimitPerMinute: number;
   webhookBatchMax: number;
   webhookTransactions: number;
+  /** `STATUS_TRACE=1`: status changes carry their stage times (`lib/trace.ts`). */
+  statusTrace: boolean;
   /** Merchant webhooks (`services/webhook-dispatcher.ts`). */
   outbound: {
     /** `OUTBOUND_ALLOW_PRIVATE_URLS`: true outside production unless set. */
@@ -243,6 +247,7 @@ export function loadConfig(
     webhookRateLimitPerMinute: e.WEBHOOK_RATE_LIMIT_PER_MINUTE,
     webhookBatchMax: e.WEBHOOK_BATCH_MAX,
     webhookTransactions: e.WEBHOOK_TRANSACTIONS,
+    statusTrace: e.STATUS_TRACE === '1',
     outbound: {
       allowPrivateUrls: e.OUTBOUND_ALLOW_PRIVATE_URLS ? e.OUTBOUND_ALLOW_PRIVATE_URLS === 'true' : !isProduction,
       retrySchedule: e.WEBHOOK_RETRY_SCHEDULE ? parseRetrySchedule(e.WEBHOOK_RETRY_SCHEDULE) : DEFAULT_RETRY_SCHEDULE,

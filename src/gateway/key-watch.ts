@@ -26,9 +26,14 @@ export class SocketKeyWatch {
     this.loop = every(intervalMs, () => this.check(), logger, 'socket-key-check');
   }
 
+  /** The socket's owner calls `remove` when it closes (no listener per socket here: thousands are open). */
   add(socket: WebSocket, keyId: string): void {
+    if (socket.readyState === socket.CLOSED) return; // closed while its key was checked: `remove` has run
     this.sockets.set(socket, keyId);
-    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  remove(socket: WebSocket): void {
+    this.sockets.delete(socket);
   }
 
   /** A key was just revoked here: its sockets close now. */

@@ -10,7 +10,6 @@ import {
   type ExecutionArgs,
   type GraphQLSchema,
 } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
 import type { WebSocketServer } from 'ws';
 import { isStorageUnavailable } from '../db/errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -20,7 +19,10 @@ import type { StatusStream } from '../services/status-stream.js';
 import { socketPrincipal, type Authenticators } from './auth.js';
 import type { DocumentCache } from './graphql-http.js';
 import { SocketKeyWatch } from './key-watch.js';
+import { socketTransport } from './socket-transport.js';
 import { checkLimits } from './limits.js';
+import { stampWritten, tracedSubscribe } from './status-trace.js';
+import { statusTraceEnabled } from '../lib/trace.js';
 import type { SyncService } from '../services/sync.service.js';
 
 export interface SocketDeps extends Authenticators {
@@ -54,11 +56,12 @@ export function attachSocket(app: FastifyInstance, wss: WebSocketServer, d: Sock
   };
   const keyWatch = new SocketKeyWatch(d.tenants, d.logger);
   d.apiKeys?.onRevoked((keyId) => keyWatch.revoked(keyId));
-  const wsServer = useServer<Record<string, unknown>, { principal?: Principal }>(
+  const transport = socketTransport<Record<string, unknown>, { principal?: Principal }>(
     {
       schema: d.schema,
       connectionInitWaitTimeout: 5000,
-      isProd: d.isProduction,
+      // STATUS_TRACE=1 only: each `next` carries its change's trace in `extensions` (gateway/status-trace.ts).
+      ...(statusTraceEnabled() ? { subscribe: tracedSubscribe, onNext: stampWritten } : {}),
       onConnect: async (ctx) => {
         let principal: Principal | null;
         try {
@@ -115,28 +118,33 @@ export function attachSocket(app: FastifyInstance, wss: WebSocketServer, d: Sock
       },
     },
     wss,
-    12_000,
+    {
+      logger: d.logger,
+      isProduction: d.isProduction,
+      keepAliveMs: 12_000,
+      onClose: (socket) => keyWatch.remove(socket),
+    },
   );
+  // graphql-ws answers a socket error (a frame over maxPayload, a bad frame) with a plain-text
+  // stack on stderr. ws has closed that socket already, with the fitting code (1009 for a
+  // frame too large): what is left is to say so in one JSON line. A client's mistake: warn.
+  // One listener for every socket: it holds nothing of the upgrade.
+  const onSocketError = (err: Error & { code?: string }) =>
+    d.logger.warn({ err: { message: err.message, code: err.code } }, 'socket closed on a protocol error');
   app.server.on('upgrade', (req: IncomingMessage, socket, head) => {
     if (new URL(req.url ?? '/', 'http://x').pathname !== '/graphql') {
       socket.destroy();
       return;
     }
     wss.handleUpgrade(req, socket, head, (ws) => {
-      wss.emit('connection', ws, req);
-      // graphql-ws answers a socket error (a frame over maxPayload, a bad frame) with a plain-text
-      // stack on stderr. ws has closed that socket already, with the fitting code (1009 for a
-      // frame too large): what is left is to say so in one JSON line. A client's mistake: warn.
-      ws.removeAllListeners('error');
-      ws.on('error', (err: Error & { code?: string }) =>
-        d.logger.warn({ err: { message: err.message, code: err.code } }, 'socket closed on a protocol error'),
-      );
+      ws.on('error', onSocketError);
+      transport.serve(ws);
     });
   });
   return {
     dispose: async () => {
       await keyWatch.stop();
-      await wsServer.dispose();
+      await transport.dispose();
     },
   };
 }

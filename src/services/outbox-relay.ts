@@ -2,6 +2,7 @@ import pg from 'pg';
 import { depositChannel, tenantChannel, type StatusBus } from '../bus/status-bus.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import { sidecarStamps, statusTraceEnabled, traceNow } from '../lib/trace.js';
 import { listenForChanges, markPublished, sequenceNext, unpublishedAgeSeconds } from '../store/outbox.store.js';
 
 const RELAY_LOCK_KEY = 7_301_914_402;
@@ -37,6 +38,8 @@ export class OutboxRelay {
   private client?: pg.Client;
   private leader = false;
   private timer?: NodeJS.Timeout;
+  /** A wake runs the relay on the next turn of the event loop (a 0 ms timer waits at least 1 ms). */
+  private immediate?: NodeJS.Immediate;
   private running?: Promise<void>;
   private again = false;
   private stopped = false;
@@ -44,9 +47,13 @@ export class OutboxRelay {
   private closing = false;
   private failures = 0;
   private lagMeasuredAt = 0;
+  /** The lag query of the metric, off the delivery path. */
+  private lagging: Promise<void> = Promise.resolve();
   /** Highest seq PUBLISHed by this relay; the rows up to it are being marked, off the delivery path. */
   private publishedUpTo = 0;
   private marking: Promise<void> = Promise.resolve();
+  /** `STATUS_TRACE=1`: every message carries its `trace` (`lib/trace.ts`). */
+  private readonly trace = statusTraceEnabled();
 
   constructor(private readonly o: OutboxRelayOptions) {}
 
@@ -76,14 +83,19 @@ export class OutboxRelay {
     this.closing = true;
     this.stopped = true;
     clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     await this.running;
     await this.marking;
+    await this.lagging;
     await this.dropConnection();
   }
 
   private schedule(ms: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.run(), ms);
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
+    if (ms === 0) this.immediate = setImmediate(() => this.run());
+    else this.timer = setTimeout(() => this.run(), ms);
   }
 
   private run(): void {
@@ -118,29 +130,51 @@ export class OutboxRelay {
       const published = await this.publishBatch(batch);
       if (published < batch) break;
     }
-    if (Date.now() - this.lagMeasuredAt >= 1000) await this.measureLag();
+    // Once a second, in the background: a batch committed meanwhile does not wait for the metric's query.
+    if (Date.now() - this.lagMeasuredAt >= 1000) {
+      this.lagMeasuredAt = Date.now();
+      this.lagging = this.measureLag().catch((err: unknown) =>
+        this.o.logger.debug({ err: (err as Error).message }, 'outbox relay: lag not measured'),
+      );
+    }
   }
 
+  /**
+   * The leader holds the advisory lock on its own connection. A standby keeps its connection
+   * and asks for the lock again on it (on each poll and wake-up) rather than reconnecting every
+   * time: a new session per poll is what Postgres refuses first when its connections run out.
+   */
   private async ensureLeader(): Promise<boolean> {
     if (this.leader && this.client) return true;
-    await this.dropConnection();
-    const client = new pg.Client({
-      connectionString: this.o.databaseUrl,
-      connectionTimeoutMillis: this.o.connectTimeoutMs,
-      application_name: 'deposit-gateway:outbox-relay',
-    });
-    client.on('error', (err) => {
-      if (this.closing) this.o.logger.debug({ err: err.message }, 'outbox relay connection closed while stopping');
-      else this.o.logger.warn({ err: err.message }, 'outbox relay connection lost');
-      this.leader = false;
-      this.client = undefined;
-    });
-    client.on('notification', () => this.wake());
-    await client.connect();
-    this.client = client;
-    await listenForChanges(client);
-    const r = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [RELAY_LOCK_KEY]);
-    this.leader = r.rows[0].ok;
+    if (!this.client) {
+      const client = new pg.Client({
+        connectionString: this.o.databaseUrl,
+        connectionTimeoutMillis: this.o.connectTimeoutMs,
+        application_name: 'deposit-gateway:outbox-relay',
+      });
+      client.on('error', (err) => {
+        if (this.closing) this.o.logger.debug({ err: err.message }, 'outbox relay connection closed while stopping');
+        else this.o.logger.warn({ err: err.message }, 'outbox relay connection lost');
+        this.leader = false;
+        this.client = undefined;
+      });
+      client.on('notification', () => this.wake());
+      try {
+        await client.connect();
+        await listenForChanges(client);
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        throw err;
+      }
+      this.client = client;
+    }
+    try {
+      const r = await this.client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [RELAY_LOCK_KEY]);
+      this.leader = r.rows[0].ok;
+    } catch (err) {
+      await this.dropConnection();
+      throw err;
+    }
     if (this.leader) this.o.logger.info('outbox relay: leading');
     return this.leader;
   }
@@ -159,9 +193,16 @@ export class OutboxRelay {
    * leader runs it.
    */
   private async publishBatch(batch: number): Promise<number> {
+    const queried = this.trace ? traceNow() : 0;
     const messages = await sequenceNext(this.o.pool, batch, this.publishedUpTo);
     if (messages.length === 0) return 0;
+    if (this.trace) {
+      const relayed = traceNow();
+      for (const m of messages)
+        m.trace = { ...sidecarStamps.take(m.depositId, m.status), relayQuery: queried, relayed };
+    }
     const payloads = messages.flatMap((m) => {
+      if (m.trace) m.trace.published = traceNow();
       const message = JSON.stringify(m);
       return [
         { channel: depositChannel(this.o.prefix, m.depositId), message },
@@ -194,7 +235,6 @@ export class OutboxRelay {
 
   /** Age of the oldest change not yet published (never a scan). */
   private async measureLag(): Promise<void> {
-    this.lagMeasuredAt = Date.now();
     if (!this.o.metrics) return;
     this.o.metrics.outboxLagSeconds.set(await unpublishedAgeSeconds(this.o.pool));
   }

@@ -3,6 +3,7 @@ import { isProviderName } from '../providers/index.js';
 import type { RawWebhook } from '../providers/provider.js';
 import type { ProviderRegistry } from '../providers/registry.js';
 import { inboxKey } from '../store/inbox.store.js';
+import { sidecarStamps, statusTraceEnabled, traceNow } from '../lib/trace.js';
 import type { ApplyResult, EventApplier } from './apply/event-applier.js';
 
 /**
@@ -20,6 +21,8 @@ export interface Delivered {
   /** Who sent it (the client address): failed verifications are counted per provider and sender. */
   sender: string;
   requestId: string;
+  /** Wall-clock ms the route got it (`traceNow()`), set only with `STATUS_TRACE=1`. */
+  receivedAt?: number;
 }
 
 export type IntakeOutcome =
@@ -56,6 +59,8 @@ const KEPT_HEADERS = [
 
 export class WebhookIntake {
   private readonly limiter: FailureLimiter;
+  /** `STATUS_TRACE=1`: the changes an accepted webhook made are stamped for the relay (`lib/trace.ts`). */
+  private readonly trace = statusTraceEnabled();
 
   constructor(private readonly d: WebhookIntakeDeps) {
     this.limiter = new FailureLimiter(d.failuresPerMinute ?? 600);
@@ -100,7 +105,14 @@ export class WebhookIntake {
         ),
         deadlineMs,
       );
-      return stored.status === 'duplicate' ? { kind: 'duplicate' } : { kind: 'accepted', ...stored };
+      if (stored.status === 'duplicate') return { kind: 'duplicate' };
+      if (this.trace && stored.result.depositId) {
+        const committed = traceNow();
+        for (const c of stored.result.changes) {
+          sidecarStamps.record(stored.result.depositId, c.to, w.receivedAt ?? committed, committed);
+        }
+      }
+      return { kind: 'accepted', ...stored };
     } catch (err) {
       return { kind: 'unavailable', error: err };
     }

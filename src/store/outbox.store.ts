@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Sql } from '../db/sql.js';
 import type { DepositStatus } from '../domain/deposit-status.js';
+import type { StatusTrace } from '../lib/trace.js';
 import { columns, unnest, type BatchStatement } from './batch-statement.js';
 import { DEPOSIT_COLUMNS, depositFromRow, type DepositRecord, type DepositRow } from './deposits.store.js';
 
@@ -77,6 +78,8 @@ export interface StatusMessage {
   previousStatus: DepositStatus | null;
   occurredAt: string;
   deposit: DepositView;
+  /** Only with `STATUS_TRACE=1`, only live (a replay has none): when each stage saw this change. */
+  trace?: StatusTrace;
 }
 
 /** Columns of `outbox o join deposit d`: both the relay and the replay select exactly these. */

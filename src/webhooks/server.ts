@@ -4,6 +4,7 @@ import { registerHealthRoutes, type Health } from '../observability/health.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics, WebhookOutcome } from '../observability/metrics.js';
 import { createHttpApp, listen } from '../observability/request-log.js';
+import { statusTraceEnabled, traceNow } from '../lib/trace.js';
 import type { IntakeOutcome, WebhookIntake } from '../services/webhook-intake.js';
 
 export interface WebhookServerDeps {
@@ -28,6 +29,7 @@ export interface WebhookServer {
  */
 export function createWebhookServer(d: WebhookServerDeps): WebhookServer {
   const app = createHttpApp(d.logger, WEBHOOK_BODY_LIMIT);
+  const trace = statusTraceEnabled();
   // Every content type is kept as raw bytes: signatures are over exactly what was sent.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -48,12 +50,14 @@ export function createWebhookServer(d: WebhookServerDeps): WebhookServer {
 
   app.post<{ Params: { provider: string } }>('/webhooks/:provider', async (req, reply) => {
     const name = req.params.provider;
+    const receivedAt = trace ? traceNow() : undefined;
     const outcome = await d.intake.receive({
       provider: name,
       body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
       headers: lowerHeaders(req.headers),
       sender: req.ip,
       requestId: String(req.id),
+      receivedAt,
     });
     const counted = METRIC[outcome.kind];
     if (counted) d.metrics.webhookEvents.inc({ provider: name.slice(0, 32), outcome: counted });

@@ -75,3 +75,58 @@ describe('the outbox relay when marking rows published fails', () => {
     }
   });
 });
+
+/**
+ * Two sidecars on one database: one relay leads, the other stands by and asks for the lock
+ * again on every poll and NOTIFY. It does so on the connection it has: a new session per
+ * wake-up is what Postgres refuses first when its connections run out.
+ */
+describe('the outbox relay standing by', () => {
+  let leader: TestApp;
+  let standby: TestApp;
+  beforeAll(async () => {
+    leader = await startTestApp({ role: 'webhooks' });
+    standby = await startTestApp({ role: 'all', database: leader.db, prefix: leader.prefix });
+  });
+  afterAll(async () => {
+    await standby?.stop();
+    await leader?.stop();
+  });
+
+  /** The relay sessions of the test database: the one holding the relay's advisory lock, and the others. */
+  async function relaySessions(): Promise<{ leading: number[]; standing: number[] }> {
+    const rows = await leader.sql<{ pid: number; leads: boolean }>(
+      `select a.pid, exists (select 1 from pg_locks l where l.pid = a.pid and l.locktype = 'advisory' and l.granted) as leads
+         from pg_stat_activity a
+        where a.datname = current_database() and a.application_name = 'deposit-gateway:outbox-relay'`,
+    );
+    return {
+      leading: rows.filter((r) => r.leads).map((r) => r.pid),
+      standing: rows.filter((r) => !r.leads).map((r) => r.pid),
+    };
+  }
+
+  it('keeps its one connection while changes are committed and published', async () => {
+    await eventually(async () => {
+      const s = await relaySessions();
+      return s.leading.length === 1 && s.standing.length === 1;
+    }, 10_000);
+    const before = await relaySessions();
+
+    // Changes committed through the standby's own sidecar: each commit NOTIFYs both relays.
+    const conn = connectWs(standby.gatewayUrl, { apiKey: standby.apiKey });
+    try {
+      await conn.connected;
+      const sub = conn.subscribe(DepositStatusChangedDocument, { userId: 'relay-standby' });
+      const id = (await createLayer1DepositAt(standby.gatewayUrl, 'relay-standby')).id;
+      for (const [fixture] of LAYER1_FLOW) await postLayer1At(standby.webhookUrl, id, fixture);
+      await sub.waitUntil((c) => c.events.length >= LAYER1_FLOW.length, undefined, 'the five changes');
+    } finally {
+      await conn.dispose();
+    }
+
+    const after = await relaySessions();
+    expect(after.leading).toEqual(before.leading);
+    expect(after.standing).toEqual(before.standing);
+  });
+});

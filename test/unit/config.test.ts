@@ -126,6 +126,7 @@ describe('loadConfig', () => {
       ['REDIS_KEY_PREFIX', 'has spaces'],
       ['DEFAULT_PROVIDER', 'paypal'],
       ['HOST', ' '],
+      ['STATUS_TRACE', 'yes'],
     ])('%s=%j', (variable, value) => {
       const err = configError({ [variable]: value });
       expect(err.message.startsWith(`${variable}: `)).toBe(true);
