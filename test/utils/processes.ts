@@ -52,6 +52,13 @@ export interface AppProcess {
   output(): string;
   /** Value of a Prometheus gauge or counter without labels on this process's `/metrics`. */
   metric(name: string): Promise<number | undefined>;
+  /**
+   * Sum of a labelled metric's series on this process's `/metrics` whose labels include every one of
+   * `labels` (`merchant_webhook_deliveries_total`, `{ outcome: 'succeeded' }`); 0 when there is none.
+   */
+  metricSum(name: string, labels?: Record<string, string>): Promise<number>;
+  /** SIGKILL (a crash: no shutdown, nothing flushed), then waits until the process is gone. */
+  kill(): Promise<void>;
   /** SIGTERM, then waits for the exit (SIGKILL after `graceMs`); resolves with the exit code. */
   stop(graceMs?: number): Promise<number | null>;
   /** Waits for the process to exit by itself (after a signal the test sent); its exit code, null if a signal ended it. */
@@ -111,7 +118,22 @@ export async function spawnApp(role: ProcessRole, o: SpawnOptions): Promise<AppP
       const line = text.split('\n').find((l) => l.startsWith(`${name} `));
       return line === undefined ? undefined : Number(line.slice(name.length + 1));
     },
+    async metricSum(name, labels = {}) {
+      const text = await (await fetch(`${listensOn}/metrics`)).text();
+      const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+      let sum = 0;
+      for (const line of text.split('\n')) {
+        if (!line.startsWith(`${name} `) && !line.startsWith(`${name}{`)) continue;
+        const labelText = line.startsWith(`${name}{`) ? line.slice(name.length + 1, line.lastIndexOf('}')) : '';
+        if (wanted.every((w) => labelText.split(',').includes(w))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+      }
+      return sum;
+    },
     stop: (graceMs = 15_000) => stopChild(child, exited, graceMs),
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
     waitForExit: (timeoutMs = 30_000) =>
       Promise.race([
         exited,
