@@ -6,7 +6,7 @@ import { receive, reply, runTool, summarize, type LatencySummary, type Message, 
  * the gateway answers for `durationS` over `connections` keep-alive connections
  * (autocannon), after a `warmupS` run whose numbers are thrown away.
  *
- * IPC: ← job {url, apiKey, query, connections, durationS, warmupS} → result.
+ * IPC: ← job {url, apiKey, query, connections, durationS, warmupS, [idempotencyKeys], [handshake]} → [warmed, ← go] → result.
  */
 
 export interface GraphqlJob extends Message {
@@ -17,6 +17,10 @@ export interface GraphqlJob extends Message {
   connections: number;
   durationS: number;
   warmupS: number;
+  /** Each request with an `Idempotency-Key` of its own (never a replay): createDeposit's transaction path. */
+  idempotencyKeys?: boolean;
+  /** After the warm-up: answer `warmed` and wait for `go`, so the orchestrator can meter the measured run alone. */
+  handshake?: boolean;
 }
 
 export interface GraphqlResult extends Message {
@@ -33,6 +37,10 @@ export interface GraphqlResult extends Message {
 runTool(async () => {
   const job = await receive<GraphqlJob>('job');
   if (job.warmupS > 0) await run(job, job.warmupS);
+  if (job.handshake) {
+    await reply({ type: 'warmed' });
+    await receive('go');
+  }
   await reply(await run(job, job.durationS));
 });
 
@@ -41,6 +49,8 @@ async function run(job: GraphqlJob, durationS: number): Promise<GraphqlResult> {
   let failed = 0;
   let firstFailure: string | undefined;
   const latencies: number[] = [];
+  const keyPrefix = `bench-${process.pid}-${Date.now()}-`;
+  let keys = 0;
   const instance = autocannon({
     url: `${job.url}/graphql`,
     method: 'POST',
@@ -50,6 +60,11 @@ async function run(job: GraphqlJob, durationS: number): Promise<GraphqlResult> {
     body: JSON.stringify({ query: job.query }),
     requests: [
       {
+        // Each request its own key; without keys the request is left as it is.
+        setupRequest: (req) =>
+          job.idempotencyKeys
+            ? { ...req, headers: { ...req.headers, 'idempotency-key': `${keyPrefix}${keys++}` } }
+            : req,
         onResponse: (status, body) => {
           // A GraphQL failure may come with 200: a request counts only if it has data and no errors.
           if (status === 200 && body.includes('"data"') && !body.includes('"errors"')) ok++;

@@ -3,6 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { receive, reply, runTool, sleep, summarize, wallMs, type LatencySummary, type Message } from './common.js';
 import { signedRequest, type PlannedEvent } from './events.js';
+import { TRACE_STAGES, type StatusTrace } from '../src/lib/trace.js';
 
 /**
  * The subscriber swarm (scenarios 2 and 4): one graphql-ws client (`createClient`,
@@ -48,7 +49,23 @@ export interface E2EResult extends Message, PaceResult {
   latency: LatencySummary;
   errors: number;
   firstError?: string;
+  /** With STATUS_TRACE=1 on the app: per stage, from `sent` to it and from the stage before it (absent stages skipped). */
+  stages: StageSummary[];
+  /** Changes received with a trace in `extensions`. */
+  traced: number;
 }
+
+export interface StageSummary {
+  stage: string;
+  /** How many changes had this stage stamped. */
+  count: number;
+  sinceSent: LatencySummary;
+  /** From the previous stamped stage of the same change. */
+  gap: LatencySummary;
+}
+
+/** The stages in order: the client's send, the app's stamps (`src/lib/trace.ts`), the client's receipt. */
+const STAGES = ['sent', ...TRACE_STAGES, 'delivered'] as const;
 
 const QUERY = `subscription Watch($id: ID!) {
   depositStatusChanged(depositId: $id) { cursor status previousStatus deposit { id status receivedAmount paymentState } }
@@ -63,6 +80,8 @@ runTool(async () => {
   const clients: Client[] = [];
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
+  /** Per received change with a trace: its stamps by stage (ms on the shared clock). */
+  const traces: Partial<Record<(typeof STAGES)[number], number>>[] = [];
   let errors = 0;
   let firstError: string | undefined;
 
@@ -94,7 +113,11 @@ runTool(async () => {
               return;
             }
             const t = sentAt.get(`${c.deposit.id}|${c.status}`);
-            if (t !== undefined) latencies.push(now - t);
+            if (t !== undefined) {
+              latencies.push(now - t);
+              const trace = (r.extensions as { trace?: StatusTrace } | undefined)?.trace;
+              if (trace) traces.push({ sent: t, ...trace, delivered: now });
+            }
           },
           error: (err) => {
             errors++;
@@ -119,6 +142,7 @@ runTool(async () => {
     if (m.type === 'close') break;
     const send = m as SendJob;
     latencies.length = 0;
+    traces.length = 0;
     const r = await paceWebhooks(send, sentAt);
     const until = Date.now() + send.drainMs;
     while (latencies.length < r.sent && Date.now() < until) await sleep(20);
@@ -130,6 +154,8 @@ runTool(async () => {
       latency: summarize(latencies),
       errors,
       firstError,
+      stages: stageSummaries(traces),
+      traced: traces.length,
     } satisfies E2EResult);
   }
   await Promise.all(clients.map((c) => c.dispose()));
@@ -196,4 +222,27 @@ async function paceWebhooks(job: SendJob, sentAt: Map<string, number>): Promise<
     webhookStatus: status,
     webhookLatency: summarize(webhookLatencies),
   };
+}
+
+/** Each stage's time since `sent`, and since the stage before it, over the changes that have it. */
+function stageSummaries(traces: Partial<Record<(typeof STAGES)[number], number>>[]): StageSummary[] {
+  if (traces.length === 0) return [];
+  return STAGES.slice(1).map((stage, k) => {
+    const sinceSent: number[] = [];
+    const gap: number[] = [];
+    for (const t of traces) {
+      const at = t[stage];
+      if (at === undefined || t.sent === undefined) continue;
+      sinceSent.push(at - t.sent);
+      // The nearest earlier stage this change has.
+      for (let j = k; j >= 0; j--) {
+        const before = t[STAGES[j]];
+        if (before !== undefined) {
+          gap.push(at - before);
+          break;
+        }
+      }
+    }
+    return { stage, count: sinceSent.length, sinceSent: summarize(sinceSent), gap: summarize(gap) };
+  });
 }
