@@ -379,9 +379,27 @@ describe('syncDeposit', () => {
         delayMs: 50,
         body: { sessionState: 'COMPLETED', paidAmount: '25', paidCurrency: 'USD' },
       });
+      // The ten calls are made concurrent for certain: each process's service lets no call
+      // through until all ten have looked the deposit up (on a loaded machine a call could
+      // otherwise arrive after the first answer was applied, and rightly ask again).
+      const calls = 10;
+      let arrived = 0;
+      let allArrived!: () => void;
+      const barrier = new Promise<void>((resolve) => (allArrived = resolve));
+      const restore = [t.app.sync, other.app.sync].map((service) => {
+        const original = service.sync.bind(service);
+        service.sync = async (...args) => {
+          if (++arrived === calls) allArrived();
+          await barrier;
+          return original(...args);
+        };
+        return () => (service.sync = original);
+      });
       const results = await Promise.all(
-        Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? sync(d.id) : other.gql(SyncDepositDocument, { id: d.id }))),
-      );
+        Array.from({ length: calls }, (_, i) =>
+          i % 2 === 0 ? sync(d.id) : other.gql(SyncDepositDocument, { id: d.id }),
+        ),
+      ).finally(() => restore.forEach((r) => r()));
       for (const r of results) {
         expect(r.errors).toBeUndefined();
         expect(r.data!.syncDeposit.status).toBe('COMPLETED');
