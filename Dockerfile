@@ -14,6 +14,11 @@ RUN npm run build
 FROM node:22-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
+# AsyncLocalStorage on continuation frames instead of promise hooks (Node 24's default): MikroORM's
+# transactions enable an AsyncLocalStorage, and with promise hooks every promise of the process
+# pays for it afterwards (about 10% of createDeposit's CPU, docs/benchmarks.md). Compose's
+# `command:` overrides keep it, being an environment variable.
+ENV NODE_OPTIONS=--experimental-async-context-frame
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist

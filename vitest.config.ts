@@ -15,6 +15,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // The runtime flag the app is started with (package.json, Dockerfile): tests run what production runs.
+    execArgv: ['--experimental-async-context-frame'],
     // Integration files each own a database and a Redis prefix; two cores, so two at a time.
     maxWorkers: 2,
   },

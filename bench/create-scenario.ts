@@ -97,6 +97,12 @@ export async function runCreateScenario(o: CreateScenarioOptions): Promise<Creat
       baseline: { child: baseline, url: baselineUrl },
     };
     for (const variant of o.variants ?? (['plain', 'idempotent'] as const)) {
+      // One run of each side first, not counted: a freshly started server's first seconds
+      // (optimizing compiler, heap growth) are not what a gateway that has run for hours costs.
+      for (const side of ['app', 'baseline'] as const) {
+        const run = await measure(o, servers[side].child, servers[side].url, variant);
+        o.log(`  createDeposit ${variant}, warm-up (not counted), ${side}: ${run.result.perSecond.toFixed(0)} req/s`);
+      }
       for (let r = 0; r < o.rounds; r++) {
         // Baseline first in odd rounds, app first in even ones: neither side always follows the other.
         const order: CreateSide[] = r % 2 === 0 ? ['baseline', 'app'] : ['app', 'baseline'];

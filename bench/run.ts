@@ -126,6 +126,13 @@ function appEnv(ports: Ports): Record<string, string> {
 
 /** Where the app is run from: this checkout, or a copy with a candidate change (BENCH_APP_DIR) to compare. */
 const APP_DIR = process.env.BENCH_APP_DIR ? path.resolve(process.env.BENCH_APP_DIR) : ROOT;
+/**
+ * Node flags of the app's processes: those `npm start` and the Dockerfile run it with, unless
+ * BENCH_APP_NODE_ARGS (space-separated; empty for none) says otherwise, to price a flag.
+ */
+const APP_NODE_ARGS = (process.env.BENCH_APP_NODE_ARGS ?? '--experimental-async-context-frame')
+  .split(' ')
+  .filter(Boolean);
 
 async function startApp(
   role: 'gateway' | 'webhooks',
@@ -136,7 +143,7 @@ async function startApp(
   const name = role === 'gateway' ? 'gateway' : 'sidecar';
   const child = new Child(name, path.join(APP_DIR, 'src/main.ts'), [role], {
     env: { ...appEnv(ports), ...env },
-    nodeArgs,
+    nodeArgs: [...APP_NODE_ARGS, ...nodeArgs],
     logFile: path.join(tmp, `${name}.log`),
     cwd: APP_DIR,
   });

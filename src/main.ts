@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { startApp, type Role, type RunningApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { createLogger } from './observability/logger.js';
@@ -53,6 +54,12 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       });
   });
 }
+
+// How AsyncLocalStorage runs here (README, "Running it at scale"): on continuation frames with
+// `--experimental-async-context-frame` (Node 24's default), else on promise hooks that every
+// promise pays for once MikroORM's first transaction has enabled them.
+const asyncContext = '_propagate' in AsyncLocalStorage.prototype ? 'promise hooks' : 'frames';
+logger.info({ role, node: process.version, asyncContext }, 'starting');
 
 try {
   app = await startApp(config, role, { logger });

@@ -92,12 +92,16 @@ export async function spawnApp(role: ProcessRole, o: SpawnOptions): Promise<AppP
     WEBHOOK_SECRET_INSTAP: SECRETS.instap,
     ...o.env,
   };
-  const child = spawn(process.execPath, [...(o.entry ?? ['--import', 'tsx', 'src/main.ts']), role], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: o.detached ?? false,
-  });
+  const child = spawn(
+    process.execPath,
+    ['--experimental-async-context-frame', ...(o.entry ?? ['--import', 'tsx', 'src/main.ts']), role],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: o.detached ?? false,
+    },
+  );
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-20_000);
