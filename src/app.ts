@@ -213,6 +213,7 @@ async function wire(
       connectTimeoutMs: config.db.connectTimeoutMs,
       logger,
       metrics,
+      onSequenced: () => app.dispatcher?.wake(),
     });
     app.relay = relay;
     const background: Stoppable[] = [];

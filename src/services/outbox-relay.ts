@@ -20,6 +20,11 @@ export interface OutboxRelayOptions {
   metrics?: Metrics;
   /** Safety-net poll when no NOTIFY arrives. */
   pollMs?: number;
+  /**
+   * Changes were given their `seq` (committed): their merchant deliveries are due now. The
+   * sidecar wakes its dispatcher with it, so a delivery leaves without waiting for its poll.
+   */
+  onSequenced?: () => void;
   batch?: number;
 }
 
@@ -196,6 +201,7 @@ export class OutboxRelay {
     const queried = this.trace ? traceNow() : 0;
     const messages = await sequenceNext(this.o.pool, batch, this.publishedUpTo);
     if (messages.length === 0) return 0;
+    this.o.onSequenced?.();
     if (this.trace) {
       const relayed = traceNow();
       for (const m of messages)

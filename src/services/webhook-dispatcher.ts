@@ -123,11 +123,13 @@ export class WebhookDispatcher {
     this.schedule(0);
   }
 
-  /** New changes may be due (a commit in this process, a finished request freeing a slot). */
+  /**
+   * New deliveries are due (the relay of this process sequenced changes): claim within
+   * `CLAIM_COALESCE_MS`, so a burst of wakes shares one claim. Sidecars that do not lead the
+   * relay find them on their poll, or on the claim a finished request makes.
+   */
   wake(): void {
-    if (this.stopped) return;
-    if (this.running) this.again = true;
-    else this.schedule(0);
+    this.wakeSoon();
   }
 
   /** Stops claiming, aborts the requests in flight (their leases run out for the other sidecars) and waits for them. */

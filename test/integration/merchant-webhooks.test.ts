@@ -643,6 +643,31 @@ describe('merchant webhooks without Redis', () => {
   });
 });
 
+describe('merchant webhooks woken by the relay', () => {
+  it('sends a change as soon as the relay has sequenced it, not on the next poll', async () => {
+    // A poll of ten minutes: the dispatcher's only claim on its own is the one at start,
+    // before the endpoint or the deposit exist. Only the relay's wake can send this.
+    const t = await startTestApp({
+      env: { OUTBOUND_ALLOW_PRIVATE_URLS: 'true', WEBHOOK_DISPATCH_POLL_MS: '600000' },
+    });
+    const r = await startReceiver();
+    try {
+      await createEndpoint(t, r.url);
+      for (const amount of ['3', '4']) {
+        const id = await completeDeposit(t, 'wren', amount);
+        const got = await eventually(
+          async () => forDeposit(r, id).find((w) => w.json.data.status === 'COMPLETED'),
+          10_000,
+        );
+        expect(got.json.data.deposit.receivedAmount).toBe(amount);
+      }
+    } finally {
+      await r.close();
+      await t.stop();
+    }
+  });
+});
+
 describe('merchant webhooks across sidecar processes', () => {
   /** `merchant_webhook_deliveries_total{outcome="succeeded"}` on one process's /metrics. */
   const succeededOn = async (baseUrl: string) => {
