@@ -252,7 +252,7 @@ export function createDetails(
   const failed = r.runs.reduce((n, x) => n + x.result.failed, 0);
   return (
     `- **createDeposit** (scenario 3, bench/create-scenario.ts). autocannon, ${s.connections} connections, ${s.rounds} rounds per side and variant of ${s.durationS} s each ` +
-    `after ${s.warmupS} s of warm-up, the app and the by-hand server alternated (baseline first in odd rounds, app first in even ones); both with \`x-api-key\`, sandbox provider ` +
+    `after ${s.warmupS} s of warm-up (and before them one run of each side not counted: a freshly started server is slower), the app and the by-hand server alternated (baseline first in odd rounds, app first in even ones); both with \`x-api-key\`, sandbox provider ` +
     '(no outbound call: the checkout is our own page). Each request checks the user’s verification, writes the Redis intent with its TTL and inserts the deposit ' +
     '(with its `deposit_sync` row, as the app enrols a provider with a status API); with an Idempotency-Key, the key’s row and the deposit commit in one transaction. ' +
     'The baseline is bench/baseline-create.ts: Apollo Server 5 on fastify (as the app runs, so the ratio prices what the app adds, not the choice of framework), ' +
@@ -322,6 +322,16 @@ export const CREATE_READING: string[] = [
   '- The Redis intent is written while the provider is asked and the deposit inserted, not before: one Redis round trip less ' +
     'on the request’s path (latency; the CPU is the same).',
   '- The Idempotency-Key claim is a prepared statement (parsed and planned once per connection, not per request).',
-  '- Left for the owners of those files: the bootstrap’s `em.transactional` (use the pool’s `inTransaction`, or run Node with ' +
-    '`--experimental-async-context-frame`, so that no promise hook stays on), and a `KeyObject` for the client-token HMAC.',
+  '- The app runs with `node --experimental-async-context-frame` (2026-11-26, session 3: npm scripts, the Docker image’s ' +
+    '`NODE_OPTIONS`, the tests, this bench; `BENCH_APP_NODE_ARGS=` runs it without): AsyncLocalStorage on continuation frames, so ' +
+    'the bootstrap’s `em.transactional` leaves no promise hook on. Four alternated pairs of `BENCH_ONLY=create` runs on a quiet ' +
+    'machine (each with the uncounted warm-up run), gateway CPU per request without a key: 1.170, 1.213, 1.209, 1.217 ms with the ' +
+    'hooks; 1.058, 1.051, 1.348, 0.860 ms with frames (mean 1.20 → 1.08, about −10 %); the ratio to the by-hand server 0.67, ' +
+    '0.70, 0.75, 0.64 → 0.82, 0.79, 0.66, 0.98. With an Idempotency-Key no difference stood out of the noise (means 1.34 and ' +
+    '1.41 ms; ratios 0.85 and 0.86). The sidecar under the ingest load: 1.58 and 1.53 ms of CPU per event with the hooks, 1.38 ' +
+    'and 1.50 with frames. The runs of one setting spread by up to 50 % (the VM’s steal time is about 5 %), so these are ' +
+    'readings, not a proof; the flag is what Node 24 does by default.',
+  '- The first run of each side is a warm-up that is not counted, and four rounds per side and variant instead of two: the ' +
+    'gateway’s first measured run after its start was 20 to 30 % slower than its later ones and weighed on every ratio.',
+  '- Left for the owners of those files: a `KeyObject` for the client-token HMAC.',
 ];

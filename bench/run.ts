@@ -73,7 +73,7 @@ const SIZES = {
   /** Sent first at the same rate to deposits of their own (subscribed too), not measured: 1,000 events, 2 s. */
   e2eWarmup: { layer1: n(200), sandbox: n(200) },
   memorySubscriptions: n(10_000),
-  graphql: { durationS: Math.max(2, Math.round(6 * scale)), warmupS: 2, rounds: 2, connections: CONCURRENCY },
+  graphql: { durationS: Math.max(2, Math.round(6 * scale)), warmupS: 2, rounds: 4, connections: CONCURRENCY },
 };
 const TARGETS = { ingestRatio: 0.8, e2eP99Ms: 25, e2eFloorRatio: 1.5, createRatio: 0.8, memoryMb: 300 };
 
