@@ -995,6 +995,11 @@ const CHANGES_BOUGHT: string[] = [
     'alternated `BENCH_ONLY=create` pairs; no difference out of the noise with a key), the sidecar 1.58 / 1.53 → 1.38 / 1.50 ms ' +
     'per ingested event; see “createDeposit: profile and changes”. With it (and the uncounted warm-up run), createDeposit ' +
     'measured 0.92 and 0.84 of the by-hand server in the run above.',
+  '- **Logs are written asynchronously** (session 3, `src/observability/logger.ts`: pino’s destination with `sync: false`; lines ' +
+    'that come while a write is under way leave together, and pino writes the rest synchronously at exit). The sidecar had ' +
+    '`writeString ← sonic-boom` at 6.6 % of its busy time in the profile, one synchronous `write(2)` per applied event. Two ' +
+    'alternated `BENCH_ONLY=ingest` pairs: 1.45 and 1.32 ms of sidecar CPU per event against 1.49 and 1.44 with synchronous ' +
+    'writes, about 5 %, inside the noise of single runs.',
   '- **Merchant webhooks are sent when their change is sequenced** (session 3): the relay wakes its own sidecar’s dispatcher ' +
     'instead of leaving the delivery to the 500 ms poll; a delivery at rest leaves within about 10 ms of the relay’s read.',
   '',

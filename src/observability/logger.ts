@@ -29,7 +29,13 @@ const REDACT_PATHS = [
   'connectionParams',
 ];
 
-/** JSON lines in every environment; pretty printing is a pipe (`| npx pino-pretty`), never the default. */
+/**
+ * JSON lines in every environment; pretty printing is a pipe (`| npx pino-pretty`), never the default.
+ * Standard output is written asynchronously: the event loop hands each line over and goes on (lines
+ * that come while a write is under way leave together in the next one), instead of waiting for a
+ * `write(2)` per line. pino writes what is left synchronously when the process exits, so the last
+ * lines (`start failed`, `stopped`) are not lost; a SIGKILL loses at most the lines of one write.
+ */
 export function createLogger(level: string, destination?: NodeJS.WritableStream): Logger {
   return pino(
     {
@@ -38,6 +44,6 @@ export function createLogger(level: string, destination?: NodeJS.WritableStream)
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination as pino.DestinationStream | undefined,
+    (destination as pino.DestinationStream | undefined) ?? pino.destination({ dest: 1, sync: false }),
   );
 }
