@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodeStatusCursor } from '../../src/services/status-cursor.js';
 import {
   AttentionDepositsDocument,
   CreateDepositDocument,
@@ -444,16 +445,29 @@ describe('resolveDeposit', () => {
     expect(await h.balances(userId)).toEqual([{ currency: 'USD', available: '10.5', pending: '0' }]);
   });
 
+  /** The cursor of a deposit's latest status change, once the relay has sequenced them all. */
+  const latest = async (depositId: string) => {
+    const row = await eventually(async () => {
+      const [r] = await t.sql<{ unsequenced: number; seq: string | null }>(
+        `select count(*) filter (where seq is null)::int as unsequenced, max(seq)::text as seq
+         from outbox where deposit_id = $1`,
+        [depositId],
+      );
+      return r.unsequenced === 0 && r.seq !== null ? r : undefined;
+    });
+    return encodeStatusCursor(row.seq!);
+  };
+
   it('publishes each resolution to subscribers, MARK_REFUNDED with equal status and previousStatus', async () => {
     const refunded = await h.deposit('underpaid');
     const credited = await h.deposit('late');
     const conn = connectWs(t.gatewayUrl, { apiKey: t.apiKey });
     try {
       await conn.connected;
-      const a = conn.subscribe(ResolutionStatusChangedDocument, { depositId: refunded });
-      const b = conn.subscribe(ResolutionStatusChangedDocument, { depositId: credited });
-      // Subscribed live (no `after`): wait until both are registered before resolving.
-      await new Promise((r) => setTimeout(r, 300));
+      // From each deposit's latest change on: what follows reaches the subscriber whether the
+      // subscription is registered before the resolution commits or after (read back, then live).
+      const a = conn.subscribe(ResolutionStatusChangedDocument, { depositId: refunded, after: await latest(refunded) });
+      const b = conn.subscribe(ResolutionStatusChangedDocument, { depositId: credited, after: await latest(credited) });
       expect((await h.resolve(refunded, 'MARK_REFUNDED')).errors).toBeUndefined();
       expect((await h.resolve(credited, 'CREDIT')).errors).toBeUndefined();
       await a.waitForCount(1);
