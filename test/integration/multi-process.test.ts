@@ -1,8 +1,7 @@
-import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DepositStatusChangedDocument, type DepositStatusChangedSubscription } from '../generated/graphql.js';
 import { LAYER1_FLOW } from '../fixtures/index.js';
-import { createTestDatabase, REDIS_URL, TEST_API_KEY, uniqueName, type TestDatabase } from '../utils/harness.js';
+import { createTestDatabase, dropRedisPrefix, TEST_API_KEY, uniqueName, type TestDatabase } from '../utils/harness.js';
 import { type AppProcess, createLayer1DepositAt, postLayer1At, spawnApp, waitForValue } from '../utils/processes.js';
 import { connectWs, type EventCollector, type WsConnection } from '../utils/ws-client.js';
 
@@ -48,10 +47,7 @@ describe('a sidecar and two gateways as separate processes on one database and o
     await Promise.all(open.splice(0).map((c) => c.dispose()));
     await Promise.all(procs.map((p) => p.stop()));
     await db?.drop();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await dropRedisPrefix(prefix);
   }, 60_000);
 
   const createLayer1Deposit = (gateway: AppProcess, userId: string) =>

@@ -1,5 +1,4 @@
 import pg from 'pg';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CreateDepositDocument,
@@ -9,7 +8,7 @@ import {
 import { fixtureFor, LAYER1_FLOW } from '../fixtures/index.js';
 import {
   createTestDatabase,
-  REDIS_URL,
+  dropRedisPrefix,
   SECRETS,
   TEST_API_KEY,
   TEST_OPERATOR_KEY,
@@ -131,10 +130,7 @@ describe('two sidecars and two gateways on one database, one sidecar killed unde
     await api?.close();
     await sql?.end();
     await db?.drop();
-    const redis = new Redis(REDIS_URL);
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length > 0) await redis.del(...keys);
-    redis.disconnect();
+    await dropRedisPrefix(prefix);
   }, 60_000);
 
   /** Registers the receiver as the tenant's one merchant webhook endpoint (an operator's mutation). */

@@ -58,6 +58,17 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
 }
 
 /** One statement as the admin user on the server's `postgres` database (create/drop database). */
+/** Deletes every key under `prefix` on the shared Redis (a test file's own keys, at its end). */
+export async function dropRedisPrefix(prefix: string): Promise<void> {
+  const redis = new Redis(REDIS_URL);
+  try {
+    const keys = await redis.keys(`${prefix}*`);
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export async function adminQuery(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: PG_ADMIN_URL });
   await client.connect();
